@@ -1,0 +1,32 @@
+# OpenDMP: two commands on a fresh machine (README, Quick start).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint install clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Install, then run the demo on the embedded default (SQLite + local files under ./var/demo).
+run: $(STAMP)
+	$(BIN)/opendmp demo --home var/demo
+
+## Install, then run every check and test (PostgreSQL tests need 127.0.0.1:5432; required when CI=true).
+test: $(STAMP) lint
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Adapters: SQL storage, blob stores, envelope encryption, mail (the ports of services)."""

@@ -1,0 +1,1 @@
+"""The web edge: the ASGI application and the portals."""
