@@ -1,0 +1,1 @@
+"""Code tables (JSON) read at run time through `importlib.resources` (see PROVENANCE.md)."""
