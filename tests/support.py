@@ -124,6 +124,7 @@ def a_draft(
         practice_setting=Coding(SETTING, "AMBULATOIRE"),
         period_start=datetime(2026, 3, 1, 8, 0, tzinfo=UTC),
         title=f"Document {unique}",
+        custodian=STRUCTURE,
         language="fr-FR",
         declared_size=len(body),
         declared_hash=attachment_hash(body),

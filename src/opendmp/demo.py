@@ -125,6 +125,7 @@ def _document(
         period_start=when,
         title=title,
         language="fr-FR",
+        custodian="1750000018",
         declared_size=len(data),
         declared_hash=attachment_hash(data),
     )

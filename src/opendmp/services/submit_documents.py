@@ -76,6 +76,7 @@ class DocumentDraft:
     declared_hash: str | None = None  # base64 SHA-1 (FHIR R4 Attachment.hash)
     replaces: str | None = None  # id of the DocumentReference it replaces (DOC-3)
     subject: Ins | None = None
+    status: str = "current"
     index: int = 0  # position of the DocumentReference in the bundle, for FHIRPaths
 
 
@@ -238,6 +239,7 @@ def _validate(
             content_type=ss.content_type,
             date=ss.date,
             authors=ss.authors,
+            subject=str(ss.subject or record.ins),
         ),
         profile=profile,
     ):
@@ -267,7 +269,7 @@ def _validate(
                     path=f"{base}.subject",
                 )
             )
-        for issue in check_document(_metadata_of(draft), profile=profile):
+        for issue in check_document(_metadata_of(draft, record), profile=profile):
             if issue.is_error:
                 errors.append(issue.as_error(prefix=base))
             else:
@@ -277,9 +279,12 @@ def _validate(
     return warnings
 
 
-def _metadata_of(draft: DocumentDraft) -> DocumentMetadata:
+def _metadata_of(draft: DocumentDraft, record: Record) -> DocumentMetadata:
     return DocumentMetadata(
         unique_id=draft.unique_id,
+        status=draft.status,
+        subject=str(draft.subject or record.ins),
+        custodian=draft.custodian,
         type=draft.type,
         category=draft.category,
         date=draft.date,
