@@ -78,6 +78,7 @@ class DocumentDraft:
     subject: Ins | None = None
     status: str = "current"
     index: int = 0  # position of the DocumentReference in the bundle, for FHIRPaths
+    creation: datetime | None = None  # attachment.creation (required by MHD comprehensive)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,9 @@ class SubmitCommand:
     subject_ins: Ins | None  # … the INS (API.md §14)
     submission_set: SubmissionSetDraft
     documents: tuple[DocumentDraft, ...]
+    # DOC-1 rules the bundle declares (API.md §25: `mhd-minimal` for an MHD Minimal bundle);
+    # None: the deployment's profile
+    metadata_profile: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +232,7 @@ def _validate(
     ctx: ServiceContext, command: SubmitCommand, record: Record
 ) -> dict[str, list[Issue]]:
     """DOC-1: collect every issue of every document, then refuse the bundle if any is an error."""
-    profile = ctx.deployment.profile
+    profile = command.metadata_profile or ctx.deployment.profile
     errors: list[DmpError] = []
     warnings: dict[str, list[Issue]] = {}
     ss = command.submission_set
@@ -300,6 +304,7 @@ def _metadata_of(draft: DocumentDraft, record: Record) -> DocumentMetadata:
         declared_hash=draft.declared_hash,
         title=draft.title,
         language=draft.language,
+        creation=draft.creation,
         is_patient_document=any(a.kind is AuthorKind.PATIENT for a in draft.authors),
     )
 
