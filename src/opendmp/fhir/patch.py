@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,8 +130,14 @@ def _remove(document: Any, tokens: list[str | int], op_path: str) -> Any:
     return parent.pop(key)
 
 
-def apply_json_patch(document: dict[str, Any], operations: object) -> dict[str, Any]:
-    """RFC 6902 on a copy of `document`, every path checked against API.md §8 first."""
+# Whether an operation may change `tokens` of `document` to `value` (None: any change).
+Guard = Callable[[list[str | int], dict[str, Any], object], bool]
+
+
+def apply_json_patch(
+    document: dict[str, Any], operations: object, *, guard: Guard | None = None
+) -> dict[str, Any]:
+    """RFC 6902 on a copy of `document`; each changed path is checked by `guard` first."""
     if not isinstance(operations, list):
         raise _bad("a JSON Patch is an array of operations")
     result = copy.deepcopy(document)
@@ -150,9 +157,13 @@ def apply_json_patch(document: dict[str, Any], operations: object) -> dict[str, 
             else None
         )
         value = operation.get("value")
-        allowed = op == "test" or (
-            _is_allowed(tokens, result, value if op in ("add", "replace") else None)
-            and (source is None or _is_allowed(source, result, None))
+        allowed = (
+            op == "test"
+            or guard is None
+            or (
+                guard(tokens, result, value if op in ("add", "replace") else None)
+                and (source is None or op == "copy" or guard(source, result, None))
+            )
         )
         if not allowed:
             raise InvalidRequest(
@@ -163,7 +174,7 @@ def apply_json_patch(document: dict[str, Any], operations: object) -> dict[str, 
                 path=f"{op_path}.path",
             )
         if op == "test":
-            if _get(result, tokens, op_path) != value:
+            if not _json_equal(_get(result, tokens, op_path), value):
                 raise Conflict(
                     "DMP-0645", f"test failed at {operation.get('path')}", path=f"{op_path}.path"
                 )
@@ -181,6 +192,20 @@ def apply_json_patch(document: dict[str, Any], operations: object) -> dict[str, 
                 _remove(result, source, op_path)
             _add(result, tokens, moved, op_path)
     return result
+
+
+def _json_equal(left: object, right: object) -> bool:
+    """RFC 6902 §4.6 equality: same JSON type and value (true is not 1, "10" is not 10)."""
+    if isinstance(left, bool) or isinstance(right, bool):
+        return type(left) is type(right) and left == right
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(_json_equal(left[k], right[k]) for k in left)
+    if isinstance(left, list) and isinstance(right, list):
+        return len(left) == len(right) and all(map(_json_equal, left, right))
+    numbers = (int, float)
+    if isinstance(left, numbers) and isinstance(right, numbers):
+        return left == right
+    return type(left) is type(right) and left == right
 
 
 def _security_of(document: dict[str, Any]) -> tuple[frozenset[Label], frozenset[tuple[str, str]]]:
@@ -214,7 +239,7 @@ def _archived_of(document: dict[str, Any]) -> bool:
 def parse_json_patch(operations: object, current: dict[str, Any]) -> DocumentChange:
     """`PATCH DocumentReference/<id>` (JSON Patch) → the change it asks, compared with
     `current` (the DocumentReference as rendered for this caller)."""
-    patched = apply_json_patch(current, operations)
+    patched = apply_json_patch(current, operations, guard=_is_allowed)
     labels, others = _security_of(patched)
     old_labels, old_others = _security_of(current)
     if others != old_others:
