@@ -39,7 +39,7 @@ def test_an_edited_entry_is_detected_aud_2(services: ServiceContext, engine: Eng
         connection.execute(
             text(
                 "UPDATE audit_entries SET actor_id = 'someone-else' "
-                "WHERE chain_key = :k AND sequence = 2"
+                "WHERE record_id = :k AND sequence = 2"
             ),
             {"k": record_id},
         )
@@ -52,7 +52,7 @@ def test_a_deleted_entry_is_detected_aud_2(services: ServiceContext, engine: Eng
     record_id = _busy_record(services)
     with engine.begin() as connection:
         connection.execute(
-            text("DELETE FROM audit_entries WHERE chain_key = :k AND sequence = 3"),
+            text("DELETE FROM audit_entries WHERE record_id = :k AND sequence = 3"),
             {"k": record_id},
         )
     assert not verify_audit(services).is_intact
@@ -62,10 +62,10 @@ def test_a_deleted_last_entry_is_detected_aud_2(services: ServiceContext, engine
     record_id = _busy_record(services)
     with engine.begin() as connection:
         last = connection.execute(
-            text("SELECT max(sequence) FROM audit_entries WHERE chain_key = :k"), {"k": record_id}
+            text("SELECT max(sequence) FROM audit_entries WHERE record_id = :k"), {"k": record_id}
         ).scalar_one()
         connection.execute(
-            text("DELETE FROM audit_entries WHERE chain_key = :k AND sequence = :s"),
+            text("DELETE FROM audit_entries WHERE record_id = :k AND sequence = :s"),
             {"k": record_id, "s": last},
         )
     assert not verify_audit(services).is_intact
@@ -78,7 +78,7 @@ def test_swapped_entries_are_detected_aud_2(services: ServiceContext, engine: En
             connection.execute(
                 text(
                     "UPDATE audit_entries SET sequence = :new "
-                    "WHERE chain_key = :k AND sequence = :old"
+                    "WHERE record_id = :k AND sequence = :old"
                 ),
                 {"k": record_id, "old": old, "new": new},
             )

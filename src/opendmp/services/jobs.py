@@ -15,9 +15,9 @@ from opendmp.domain.documents import (
     add_months,
     invisible_patient_lapse,
 )
-from opendmp.domain.identifiers import DocumentId, RecordId
+from opendmp.domain.identifiers import DocumentId, Ins, RecordId
 from opendmp.domain.notifications import NotificationKind
-from opendmp.domain.record import RecordState
+from opendmp.domain.record import Demographics, PatientSettings, Record, RecordState
 from opendmp.services.access import audit, notify
 from opendmp.services.context import Call, ServiceContext, new_id
 from opendmp.services.ports import MailSender
@@ -136,6 +136,7 @@ def destroy_due_records(ctx: ServiceContext) -> JobReport:
             documents = uow.documents.list_all(locked.id)
             uow.keys.destroy(locked.id)
             uow.records.purge(locked.id)
+            uow.records.update(_remains(locked), expected_version=locked.version)
             uow.audit.replace_chain_with_tombstone(locked.id, _tombstone(locked.id, now))
             uow.commit()
         for document in documents:
@@ -144,8 +145,25 @@ def destroy_due_records(ctx: ServiceContext) -> JobReport:
     return JobReport("destroy-due-records", done)
 
 
+def _pseudonym(record_id: RecordId) -> str:
+    return hashlib.sha256(f"opendmp-tombstone:{record_id}".encode()).hexdigest()[:32]
+
+
+def _remains(record: Record) -> Record:
+    """What is kept of a destroyed record: its id and state, no identity (REC-4)."""
+    return replace(
+        record,
+        ins=Ins(record.ins.system, _pseudonym(record.id)),
+        demographics=Demographics(),
+        state=RecordState.DESTROYED,
+        settings=PatientSettings(),
+        representatives=(),
+        version=record.version + 1,
+    )
+
+
 def _tombstone(record_id: RecordId, now: datetime) -> AuditEntry:
-    pseudonym = hashlib.sha256(f"opendmp-tombstone:{record_id}".encode()).hexdigest()[:32]
+    pseudonym = _pseudonym(record_id)
     return AuditEntry(
         id=new_id(),
         record_id=record_id,

@@ -174,7 +174,7 @@ def close_record(ctx: ServiceContext, call: Call, record_id: str, reason: Closur
             record,
             resource_type="Patient",
             resource_id=record.id,
-            closure_reason=reason.value,
+            closure_reason=reason,
         )
         closed = lifecycle.close(record, reason=reason, at=ctx.clock.now())
         uow.records.update(closed, expected_version=record.version)
