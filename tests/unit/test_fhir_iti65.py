@@ -764,6 +764,24 @@ def test_api16_transaction_response_one_entry_per_request_entry_in_order() -> No
     assert "PartialFolderContentNotProcessed" in folder["diagnostics"]
 
 
+def test_transaction_response_keeps_request_order_unlike_the_ihe_example() -> None:
+    """MHD 4.2 §2:3.65.4.2.2: "one entry for each entry in the request, in the same order".
+    The IHE response example for the Complete bundle lists List, List, DocumentReference,
+    Binary for a request ordered List, DocumentReference, List (Folder), Binary: upstream is
+    out of order. Here the order is the request's, and the ignored Folder gets no location."""
+    command = parse(load(MHD + "Bundle-ex-comprehensiveProvideDocumentBundleComplete.json"), "mhd")
+    example = load(MHD + "Bundle-ex-response-comprehensiveProvideDocumentBundleComplete.json")
+    theirs = [e["response"]["location"].split("/")[0] for e in example["entry"]]
+    assert theirs == ["List", "List", "DocumentReference", "Binary"]
+    response = transaction_response(_result(command), command, BASE)
+    ours = [
+        e["response"].get("location", "").removeprefix(BASE + "/").split("/")[0]
+        for e in response["entry"]
+    ]
+    assert ours == ["List", "DocumentReference", "", "Binary"]
+    assert len(response["entry"]) == len(example["entry"])
+
+
 def test_doc3_transaction_response_for_a_replacement_and_a_patient_entry() -> None:
     command = parse(load(MHD + "Bundle-ex-comprehensiveProvideDocumentBundleReplace.json"), "mhd")
     response = transaction_response(_result(command), command, BASE)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -444,3 +446,23 @@ def test_binary_and_searchset() -> None:
     assert bundle["total"] == 7
     assert [link["relation"] for link in bundle["link"]] == ["self", "next"]
     assert bundle["entry"][0]["fullUrl"] == f"{BASE}/DocumentReference/{entry.id}"
+
+
+def test_audit_event_follows_the_balp_read_example() -> None:
+    """IHE BALP (fixture AuditEvent-ex-auditBasicReadServer): same event type, restful
+    subtype system, patient entity type/role and XrequestId entity type."""
+    path = Path(__file__).parents[1] / "fixtures/fhir/ihe-balp/fsh-generated-examples"
+    with (path / "AuditEvent-ex-auditBasicReadServer.json").open(encoding="utf-8") as handle:
+        example = json.load(handle)
+    event = render.audit_event(an_audit_entry(), a_record(), BASE)
+
+    def drop_display(coding: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in coding.items() if k != "display"}
+
+    assert drop_display(event["type"]) == drop_display(example["type"])
+    assert drop_display(event["subtype"][0]) == drop_display(example["subtype"][0])
+    assert event["action"] == example["action"] == "R"
+    ours = {e["type"]["code"]: e for e in event["entity"]}
+    theirs = {e["type"]["code"]: e for e in example["entity"]}
+    assert drop_display(ours["1"]["role"]) == drop_display(theirs["1"]["role"])
+    assert ours["XrequestId"]["type"] == theirs["XrequestId"]["type"]
