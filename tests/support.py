@@ -27,6 +27,8 @@ ACTIVITY = "https://mos.esante.gouv.fr/NOS/TRE_R209-TypeActivite/FHIR/TRE-R209-T
 N = Coding("http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "N")
 LABELS = "https://mos.esante.gouv.fr/NOS/TRE_A07-StatutVisibiliteDocument/FHIR/TRE-A07-StatutVisibiliteDocument"
 STRUCTURE = "1750000018"
+OTHER_STRUCTURE = "1690000011"
+OTHER_STRUCTURE = "1690000011"
 
 
 @dataclass
@@ -56,8 +58,9 @@ def physician(idnps: str = "899900000001", **changes: object) -> Actor:
 
 
 def nurse(idnps: str = "899900000002") -> Actor:
+    """A nurse of another structure than `physician()`: own-structure rules do not apply."""
     return Actor(
-        ActorKind.PROFESSIONAL, idnps, f"IDE {idnps}", profession="60", structure=STRUCTURE
+        ActorKind.PROFESSIONAL, idnps, f"IDE {idnps}", profession="60", structure=OTHER_STRUCTURE
     )
 
 

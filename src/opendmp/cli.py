@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from opendmp.adapters.sql.engine import make_engine, upgrade
+from opendmp.adapters.crypto import CryptoError
 from opendmp.bootstrap import Application, build
 from opendmp.domain.actors import Actor, ActorKind
 from opendmp.domain.errors import DmpError
@@ -36,7 +38,7 @@ def _app(home: Path | None, **kwargs: bool) -> Application:
     try:
         settings = Settings.from_env(home=home)
         return build(settings, **kwargs)
-    except (SettingsError, OSError, ValueError) as error:
+    except (SettingsError, OSError, ValueError, CryptoError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
 
@@ -52,8 +54,14 @@ def _fail(error: DmpError) -> typer.Exit:
 @db_app.command("upgrade")
 def db_upgrade(home: Home = None) -> None:
     """Create or migrate the schema to the latest version (Alembic)."""
-    application = _app(home, migrate=True)
-    typer.echo(f"database at the latest version: {_safe_url(application.settings)}")
+    try:
+        settings = Settings.from_env(home=home)
+        settings.home.mkdir(parents=True, exist_ok=True)
+        upgrade(make_engine(settings.effective_database_url))
+    except (SettingsError, OSError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"database at the latest version: {_safe_url(settings)}")
 
 
 def _safe_url(settings: Settings) -> str:

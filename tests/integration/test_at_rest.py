@@ -36,8 +36,6 @@ def test_document_bytes_are_encrypted_at_rest_sec_1(
     for path in blobs:
         assert MARKER[:32] not in path.read_bytes(), path
     if engine.dialect.name == "sqlite":
-        with engine.connect() as connection:
-            connection.execute(text("PRAGMA wal_checkpoint(FULL)"))
         database = Path(engine.url.database or "")
         for path in database.parent.glob(database.name + "*"):
             assert MARKER[:32] not in path.read_bytes(), path

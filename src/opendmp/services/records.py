@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from opendmp.domain import record as lifecycle
 from opendmp.domain.actors import ActorKind
 from opendmp.domain.audit import Outcome
+from opendmp.domain.consents import Consent, ConsentRole, Provision
 from opendmp.domain.errors import BusinessRuleViolation, Conflict, NotFound
 from opendmp.domain.identifiers import Ins, RecordId, parse_ins
 from opendmp.domain.notifications import NotificationKind
@@ -87,6 +88,21 @@ def open_record(ctx: ServiceContext, call: Call, command: OpenRecordCommand) -> 
             raise Conflict("DMP-0300", "a record already exists for this INS", rule="REC-1")
         uow.records.add(record)
         uow.keys.put(record.id, ctx.vault.new_data_key())
+        if channel is OpeningChannel.PROFESSIONAL and call.actor.kind is ActorKind.PROFESSIONAL:
+            # The PS who opens the record with the patient's consent is authorized (R-PS-2).
+            uow.consents.add(
+                Consent(
+                    id=new_id(),
+                    record_id=record.id,
+                    professional_id=call.actor.id,
+                    provision=Provision.PERMIT,
+                    role=ConsentRole.PARTICIPANT,
+                    performer_kind=call.actor.kind.value,
+                    performer_id=call.actor.id,
+                    recorded_at=now,
+                    professional_name=call.actor.name,
+                )
+            )
         audit(
             ctx,
             uow,

@@ -48,6 +48,10 @@ from opendmp.services.access import audit, enforce, notify
 from opendmp.services.context import Call, ServiceContext, new_id
 from opendmp.services.ports import UnitOfWork
 
+# A coded element the MHD Minimal Metadata rules let a bundle omit (API.md §25); the DOC-1
+# checks of the other profiles require it, so it is never stored under them.
+NOT_GIVEN = Coding(system="", code="")
+
 
 @dataclass(frozen=True, slots=True)
 class DocumentDraft:
@@ -365,15 +369,14 @@ def _entry(
         labels |= {Label.INVISIBLE_REPRESENTANTS_LEGAUX}  # DOC-7
     if actor.kind is ActorKind.PERSON:
         labels -= {Label.INVISIBLE_PATIENT}  # DOC-6: one's own document is never hidden from one
-    assert draft.type is not None and draft.category is not None  # checked by _validate
     digest = hashlib.sha1(draft.data, usedforsecurity=False).hexdigest()
     return DocumentEntry(
         id=DocumentId(new_id()),
         record_id=record.id,
         unique_id=draft.unique_id,
         status=DocumentStatus.CURRENT,
-        type=draft.type,
-        category=draft.category,
+        type=draft.type or NOT_GIVEN,
+        category=draft.category or NOT_GIVEN,
         date=draft.date or now,
         authors=draft.authors,
         submitter=Submitter(kind=actor.kind.value, id=actor.id, structure=_structure(call)),
@@ -417,13 +420,12 @@ def _submission_set(
     entries: list[DocumentEntry],
     now: datetime,
 ) -> SubmissionSet:
-    assert draft.content_type is not None  # checked by _validate
     return SubmissionSet(
         id=new_id(),
         record_id=record.id,
         unique_id=draft.unique_id,
         source_id=draft.source_id,
-        content_type=draft.content_type,
+        content_type=draft.content_type or NOT_GIVEN,
         date=draft.date or now,
         authors=draft.authors,
         submitter=Submitter(
