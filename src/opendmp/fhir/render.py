@@ -103,13 +103,15 @@ def document_reference(
         "extension": [{"url": IS_ARCHIVED_URL, "valueBoolean": entry.is_archived}],
         "masterIdentifier": identifier_of_unique_id(entry.unique_id),
         "status": entry.status.value,
-        "type": concept_json(entry.type),
-        "category": [concept_json(entry.category)],
         "subject": _subject(entry.record_id, entry.subject),
         "date": format_datetime(entry.date),
         "securityLabel": [{"coding": [c]} for c in security],
         "content": [_content(entry, base_url)],
     }
+    if entry.type.code:  # absent only under MHD Minimal Metadata (API.md §25)
+        resource["type"] = concept_json(entry.type)
+    if entry.category.code:
+        resource["category"] = [concept_json(entry.category)]
     entry_uuid = uuid_urn(entry.id)
     if entry_uuid is not None:  # MHD: identifier entryUUID (official)
         resource["identifier"] = [
@@ -182,7 +184,6 @@ def submission_set_list(ss: SubmissionSet, base_url: str) -> dict[str, Any]:
         "resourceType": "List",
         "id": ss.id,
         "extension": [
-            {"url": DESIGNATION_TYPE_URL, "valueCodeableConcept": concept_json(ss.content_type)},
             {
                 "url": SOURCE_ID_URL,
                 "valueIdentifier": {"system": RFC3986, "value": oid_uri(ss.source_id)},
@@ -196,6 +197,10 @@ def submission_set_list(ss: SubmissionSet, base_url: str) -> dict[str, Any]:
         "date": format_datetime(ss.date),
         "entry": [{"item": {"reference": f"DocumentReference/{d}"}} for d in ss.document_ids],
     }
+    if ss.content_type.code:  # absent only under MHD Minimal Metadata (API.md §25)
+        resource["extension"].insert(
+            0, {"url": DESIGNATION_TYPE_URL, "valueCodeableConcept": concept_json(ss.content_type)}
+        )
     if ss.title:
         resource["title"] = ss.title
     if ss.authors:  # List.source is 0..1: the first author (a PractitionerRole carries the
