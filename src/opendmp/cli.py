@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from opendmp.adapters.sql.engine import make_engine, upgrade
 from opendmp.adapters.crypto import CryptoError
+from opendmp.adapters.sql.engine import make_engine, upgrade
 from opendmp.bootstrap import Application, build
 from opendmp.domain.actors import Actor, ActorKind
 from opendmp.domain.errors import DmpError
