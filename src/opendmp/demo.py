@@ -77,7 +77,7 @@ def people() -> DemoPeople:
             "899900000002",
             "Paul Bernard",
             profession="60",
-            structure=hospital_id,
+            structure="1690000011",  # a nursing practice elsewhere: R-PS-4 hides masked documents
         ),
         emergency=Actor(
             ActorKind.PROFESSIONAL,
