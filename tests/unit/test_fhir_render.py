@@ -37,6 +37,7 @@ from opendmp.domain.record import (
 )
 from opendmp.fhir import render
 from opendmp.fhir.iti65 import parse_provide_bundle
+from opendmp.services.submit_documents import NOT_GIVEN
 
 BASE = "https://dmp.example/fhir"
 INS = Ins("1.2.250.1.213.1.4.10", "207058575627097")
@@ -466,3 +467,25 @@ def test_audit_event_follows_the_balp_read_example() -> None:
     theirs = {e["type"]["code"]: e for e in example["entity"]}
     assert drop_display(ours["1"]["role"]) == drop_display(theirs["1"]["role"])
     assert ours["XrequestId"]["type"] == theirs["XrequestId"]["type"]
+
+
+def test_api25_mhd_minimal_document_renders_without_type_and_category() -> None:
+    """API.md §25: a Minimal-metadata document has no type/category/designationType."""
+    resource = validated(
+        render.document_reference(a_document(type=NOT_GIVEN, category=NOT_GIVEN), BASE)
+    )
+    assert "type" not in resource and "category" not in resource
+    ss = SubmissionSet(
+        "s",
+        RecordId("rec-1"),
+        "1.2.3",
+        "1.2",
+        NOT_GIVEN,
+        SUBMITTED,
+        (),
+        Submitter("professional", "899700218896"),
+        SUBMITTED,
+        (),
+    )
+    listed = validated(render.submission_set_list(ss, BASE))
+    assert [e["url"].rsplit("/", 1)[1] for e in listed["extension"]] == ["ihe-sourceId"]
