@@ -45,13 +45,26 @@ def _bad(message: str, path: str | None = None) -> InvalidRequest:
     return InvalidRequest("DMP-0641", message, rule=RULE, path=path)
 
 
+def _segments(pointer: str) -> list[str]:
+    """Split on `/`, except inside a PDSm `[url:'…']` filter (its URL has slashes)."""
+    segments, current, depth = [], "", 0
+    for char in pointer:
+        depth += (char == "[") - (char == "]")
+        if char == "/" and depth == 0:
+            segments.append(current)
+            current = ""
+        else:
+            current += char
+    return [*segments, current]
+
+
 def _pointer(raw: object, document: dict[str, Any], op_path: str) -> list[str | int]:
     """RFC 6901 pointer → tokens; list indices resolved (PDSm `extension[url:'…']` too)."""
     if not isinstance(raw, str) or not raw.startswith("/"):
         raise _bad(f"{op_path} must be a JSON Pointer starting with /", op_path)
     tokens: list[str | int] = []
     node: Any = document
-    for part in raw[1:].split("/"):
+    for part in _segments(raw[1:]):
         name = part.replace("~1", "/").replace("~0", "~")
         match = _FILTER.fullmatch(name)
         if match:
