@@ -41,7 +41,7 @@ from opendmp.fhir.outcomes import (
         ),
         pytest.param(NotFound("DMP-0404", "no such document"), 404, "not-found", id="404"),
         pytest.param(Conflict("DMP-0409", "exists"), 409, "conflict", id="409"),
-        pytest.param(TooLarge("DMP-0414", "too big", rule="SEC-3"), 413, "too-costly", id="SEC-3"),
+        pytest.param(TooLarge("DMP-0482", "too big", rule="SEC-3"), 413, "too-costly", id="SEC-3"),
         pytest.param(
             BusinessRuleViolation("DMP-0102", "bad INS key", rule="ID-1"),
             422,

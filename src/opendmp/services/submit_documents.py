@@ -119,11 +119,11 @@ def submit_documents(ctx: ServiceContext, call: Call, command: SubmitCommand) ->
     """DOC-1: every document valid or none stored; replacement and labels applied (DOC-3, -8)."""
     limits = ctx.deployment.limits
     if len(command.documents) + 1 > limits.max_bundle_entries:
-        raise TooLarge("DMP-0413", f"a bundle holds at most {limits.max_bundle_entries} entries")
+        raise TooLarge("DMP-0481", f"a bundle holds at most {limits.max_bundle_entries} entries")
     for draft in command.documents:
         if len(draft.data) > limits.max_document_bytes:
             raise TooLarge(
-                "DMP-0414",
+                "DMP-0482",
                 f"document {draft.unique_id} exceeds {limits.max_document_bytes} bytes",
                 rule="SEC-3",
             )
@@ -142,7 +142,7 @@ def submit_documents(ctx: ServiceContext, call: Call, command: SubmitCommand) ->
                 audit_success=False,
             )
             if record.state is not RecordState.OPEN:
-                raise BusinessRuleViolation("DMP-0422", "the record is closed", rule="REC-3")
+                raise BusinessRuleViolation("DMP-0430", "the record is closed", rule="REC-3")
             warnings = _validate(ctx, command, record)
             replaced = _lock_replaced(ctx, uow, call, record, command)
             entries = [
@@ -199,7 +199,7 @@ def _resolve_record(ctx: ServiceContext, uow: UnitOfWork, command: SubmitCommand
     by_id = uow.records.get(RecordId(command.record_id)) if command.record_id else None
     if command.record_id and by_id is None:
         raise BusinessRuleViolation(
-            "DMP-0426",
+            "DMP-0432",
             "the subject does not name a record of this service",
             rule="DOC-1",
             path="DocumentReference.subject",
@@ -209,14 +209,14 @@ def _resolve_record(ctx: ServiceContext, uow: UnitOfWork, command: SubmitCommand
         by_ins = uow.records.get_by_ins(command.subject_ins.value)
         if by_ins is None:
             raise BusinessRuleViolation(
-                "DMP-0426",
+                "DMP-0432",
                 "no open record for this INS",
                 rule="DOC-1",
                 path="DocumentReference.subject.identifier",
             )
         if record is not None and record.id != by_ins.id:
             raise BusinessRuleViolation(
-                "DMP-0427",
+                "DMP-0483",
                 "subject reference and identifier name different patients",
                 rule="DOC-1",
                 path="DocumentReference.subject",
@@ -224,7 +224,7 @@ def _resolve_record(ctx: ServiceContext, uow: UnitOfWork, command: SubmitCommand
         record = by_ins
     if record is None or record.state is RecordState.DESTROYED:
         raise BusinessRuleViolation(
-            "DMP-0426",
+            "DMP-0432",
             "no open record for this subject",
             rule="DOC-1",
             path="DocumentReference.subject",
@@ -271,7 +271,7 @@ def _validate(
         if draft.subject is not None and draft.subject.value != record.ins.value:
             errors.append(
                 BusinessRuleViolation(
-                    "DMP-0428",
+                    "DMP-0484",
                     "the document's subject is not the record's INS",
                     rule="DOC-1",
                     path=f"{base}.subject",
