@@ -188,6 +188,7 @@ def test_masked_documents_are_hidden_from_other_professionals_r_ps_4(
 
 
 def test_default_masking_applies_to_new_documents_doc_8(services: ServiceContext) -> None:
+    """DOC-8: "masked by default" puts MASQUE_PS on every new document."""
     record, ins = _record(services)
     update_settings(
         services,
@@ -363,3 +364,31 @@ def test_submitting_for_an_unknown_subject_is_a_business_rule_violation(
     """API.md §26."""
     with pytest.raises(BusinessRuleViolation):
         submit_documents(services, call(physician()), a_submission("no-such-record", a_draft("u")))
+
+
+def _kinds(services: ServiceContext, record: Record) -> list[NotificationKind]:
+    with services.uow() as uow:
+        return [m.notification.kind for m in uow.outbox.for_record(record.id)]
+
+
+def test_new_documents_are_notified_only_to_patients_who_opted_in(
+    services: ServiceContext,
+) -> None:
+    """NOT-3: a new document notifies the patient if opted in, never one hidden from them."""
+    record, ins = _record(services)
+    submit_documents(services, call(physician()), a_submission(record.id, a_draft("n0")))
+    assert NotificationKind.NEW_DOCUMENT not in _kinds(services, record)
+    update_settings(
+        services,
+        call(patient(ins)),
+        record.id,
+        PatientSettings(notify_new_documents=True, email="p@example.org"),
+    )
+    submit_documents(
+        services,
+        call(physician()),
+        a_submission(record.id, a_draft("n1", labels=("INVISIBLE_PATIENT",))),
+    )
+    assert NotificationKind.NEW_DOCUMENT not in _kinds(services, record)
+    submit_documents(services, call(physician()), a_submission(record.id, a_draft("n2")))
+    assert _kinds(services, record).count(NotificationKind.NEW_DOCUMENT) == 1
