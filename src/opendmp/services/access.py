@@ -201,6 +201,27 @@ def enforce(
     return decision
 
 
+def enforce_on_document(
+    ctx: ServiceContext,
+    uow: UnitOfWork,
+    call: Call,
+    action: Action,
+    record: Record,
+    document: DocumentEntry,
+) -> Decision:
+    """`enforce` for an action on one DocumentReference, traced with its id."""
+    return enforce(
+        ctx,
+        uow,
+        call,
+        action,
+        record,
+        document,
+        resource_type="DocumentReference",
+        resource_id=document.id,
+    )
+
+
 _CONTENT_READS = frozenset(
     {Action.DOCUMENT_SEARCH, Action.DOCUMENT_READ, Action.DOCUMENT_LOOKUP, Action.RECORD_EXPORT}
 )

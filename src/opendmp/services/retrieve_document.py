@@ -17,11 +17,20 @@ from opendmp.services.ports import UnitOfWork
 from opendmp.services.records import load_record
 
 
-def locate(uow: UnitOfWork, document_id: str) -> tuple[Record, DocumentEntry]:
-    document = uow.documents.find(DocumentId(document_id))
+def locate(
+    uow: UnitOfWork, document_id: str, *, for_update: bool = False
+) -> tuple[Record, DocumentEntry]:
+    """The document and its record; locked until the unit of work ends when `for_update`."""
+    found = uow.documents.find(DocumentId(document_id))
+    if found is None:
+        raise NotFound("DMP-0404", "no such document")
+    record = load_record(uow, found.record_id)
+    if not for_update:
+        return record, found
+    document = uow.documents.get_for_update(record.id, found.id)
     if document is None:
         raise NotFound("DMP-0404", "no such document")
-    return load_record(uow, document.record_id), document
+    return record, document
 
 
 def read_document(ctx: ServiceContext, call: Call, document_id: str) -> DocumentEntry:

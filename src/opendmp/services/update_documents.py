@@ -10,12 +10,11 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from opendmp.domain.documents import DocumentEntry, DocumentStatus, Label
-from opendmp.domain.errors import BusinessRuleViolation, NotFound
-from opendmp.domain.identifiers import DocumentId
+from opendmp.domain.errors import BusinessRuleViolation
 from opendmp.domain.policy import Action
-from opendmp.services.access import enforce
+from opendmp.services.access import enforce_on_document
 from opendmp.services.context import Call, ServiceContext
-from opendmp.services.records import load_record
+from opendmp.services.retrieve_document import locate
 
 _ADD = {
     Label.MASQUE_PS: Action.DOCUMENT_MASK,
@@ -37,26 +36,11 @@ def change_labels(
     submission, DOC-7).
     """
     with ctx.uow() as uow:
-        found = uow.documents.find(DocumentId(document_id))
-        if found is None:
-            raise NotFound("DMP-0404", "no such document")
-        record = load_record(uow, found.record_id)
-        document = uow.documents.get_for_update(record.id, found.id)
-        if document is None:
-            raise NotFound("DMP-0404", "no such document")
+        record, document = locate(uow, document_id, for_update=True)
         current = document.effective_labels(ctx.clock.now())
         added, removed = labels - current, current - labels
         if not added and not removed:
-            enforce(
-                ctx,
-                uow,
-                call,
-                Action.DOCUMENT_SEARCH,
-                record,
-                document,
-                resource_type="DocumentReference",
-                resource_id=document.id,
-            )
+            enforce_on_document(ctx, uow, call, Action.DOCUMENT_SEARCH, record, document)
             uow.commit()
             return document
         for label in sorted(added):
@@ -68,27 +52,9 @@ def change_labels(
                     rule="DOC-7",
                     path="DocumentReference.securityLabel",
                 )
-            enforce(
-                ctx,
-                uow,
-                call,
-                action,
-                record,
-                document,
-                resource_type="DocumentReference",
-                resource_id=document.id,
-            )
+            enforce_on_document(ctx, uow, call, action, record, document)
         for label in sorted(removed):
-            enforce(
-                ctx,
-                uow,
-                call,
-                _REMOVE[label],
-                record,
-                document,
-                resource_type="DocumentReference",
-                resource_id=document.id,
-            )
+            enforce_on_document(ctx, uow, call, _REMOVE[label], record, document)
         changed = replace(document, labels=labels, version=document.version + 1)
         uow.documents.update(changed, expected_version=document.version)
         uow.commit()
@@ -141,23 +107,8 @@ def _change(
     change: Callable[[DocumentEntry], DocumentEntry],
 ) -> DocumentEntry:
     with ctx.uow() as uow:
-        found = uow.documents.find(DocumentId(document_id))
-        if found is None:
-            raise NotFound("DMP-0404", "no such document")
-        record = load_record(uow, found.record_id)
-        document = uow.documents.get_for_update(record.id, found.id)
-        if document is None:
-            raise NotFound("DMP-0404", "no such document")
-        enforce(
-            ctx,
-            uow,
-            call,
-            action,
-            record,
-            document,
-            resource_type="DocumentReference",
-            resource_id=document.id,
-        )
+        record, document = locate(uow, document_id, for_update=True)
+        enforce_on_document(ctx, uow, call, action, record, document)
         changed = change(document)
         if changed != document:
             changed = replace(changed, version=document.version + 1)
