@@ -14,9 +14,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Install, then run the demo on the embedded default (SQLite + local files under ./var/demo).
+## Install, then serve the demo (SQLite + local files under ./var/demo, demo data and tokens)
+## on http://127.0.0.1:8080; it prints the URLs, a token and curl commands to paste.
 run: $(STAMP)
-	$(BIN)/opendmp demo --home var/demo
+	$(BIN)/opendmp serve --demo --home var/demo
 
 ## Install, then run every check and test (PostgreSQL tests need 127.0.0.1:5432; required when CI=true).
 test: $(STAMP) lint

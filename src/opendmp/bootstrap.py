@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
+from typing import Any
 
 from opendmp.adapters.blobs import FilesystemBlobStore, S3BlobStore
 from opendmp.adapters.crypto import EnvelopeVault, FileKeyProvider
 from opendmp.adapters.mail import SmtpMailSender
 from opendmp.adapters.sql.engine import make_engine, upgrade
 from opendmp.adapters.sql.uow import SqlUnitOfWorkFactory
+from opendmp.adapters.tokens import DemoIssuer, TokenVerifier, parse_trusted_issuers
 from opendmp.domain.habilitation import HabilitationMatrix
 from opendmp.services.context import ServiceContext, SystemClock
 from opendmp.services.ports import BlobStore, Deployment, Limits, MailSender
@@ -35,11 +38,69 @@ class Application:
             starttls=s.smtp_starttls,
         )
 
+    def is_database_reachable(self) -> bool:
+        """`GET /ready` (SPEC.md §9): one round trip, outside SQLAlchemy's transaction hooks
+        (on SQLite they take the write lock, which a probe must not wait for)."""
+        engine: Any = self.engine
+        try:
+            connection = engine.raw_connection()
+        except Exception:  # any driver failure means "not ready"
+            return False
+        try:
+            cursor = connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+            cursor.close()
+            connection.rollback()
+            return True
+        except Exception:
+            return False
+        finally:
+            with contextlib.suppress(Exception):
+                connection.close()
 
-def build(settings: Settings, *, migrate: bool = False, create_keys: bool = False) -> Application:
-    """Wire the adapters for `settings`; optionally create the key file and run migrations."""
+
+@dataclass(frozen=True)
+class Authentication:
+    """Who may present tokens (SEC-2): the trusted issuers, plus the demo issuer in demo mode."""
+
+    verifier: TokenVerifier
+    demo_issuer: DemoIssuer | None = None
+
+    def close(self) -> None:
+        self.verifier.close()
+
+
+def demo_issuer(settings: Settings) -> DemoIssuer:
+    """The demo issuer of this home (its key file is created 0600 when missing)."""
+    return DemoIssuer(
+        settings.effective_demo_key_file, settings.demo_issuer, settings.demo_audience
+    )
+
+
+def build_authentication(settings: Settings) -> Authentication:
+    """OPENDMP_TRUSTED_ISSUERS, and the demo issuer only when demo mode is on (SEC-2)."""
+    text = settings.trusted_issuers.strip()
+    issuers = parse_trusted_issuers(text) if text else []
+    demo = demo_issuer(settings) if settings.demo_mode else None
+    if demo is not None:
+        issuers.append(demo.trusted())
+    return Authentication(TokenVerifier(issuers), demo)
+
+
+def build(
+    settings: Settings,
+    *,
+    migrate: bool = False,
+    create_keys: bool = False,
+    engine: Any = None,
+) -> Application:
+    """Wire the adapters for `settings`; optionally create the key file and run migrations.
+
+    `engine` reuses an existing SQLAlchemy engine (tests share one per session).
+    """
     settings.home.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.effective_database_url)
+    engine = engine if engine is not None else make_engine(settings.effective_database_url)
     if migrate:
         upgrade(engine)
     key_file = settings.effective_key_file
@@ -70,7 +131,13 @@ def build(settings: Settings, *, migrate: bool = False, create_keys: bool = Fals
         deployment=Deployment(
             profile=settings.profile,
             allow_test_ins=settings.allow_test_ins or settings.demo_mode,
-            limits=Limits(age_of_majority=settings.age_of_majority),
+            limits=Limits(
+                max_document_bytes=settings.max_document_bytes,
+                max_bundle_entries=settings.max_bundle_entries,
+                max_request_bytes=settings.max_request_bytes,
+                max_count=settings.max_count,
+                age_of_majority=settings.age_of_majority,
+            ),
         ),
         habilitation=habilitation,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -10,9 +11,10 @@ import typer
 
 from opendmp.adapters.crypto import CryptoError
 from opendmp.adapters.sql.engine import make_engine, upgrade
-from opendmp.bootstrap import Application, build
+from opendmp.adapters.tokens import DemoKeyError, demo_claims
+from opendmp.bootstrap import Application, build, build_authentication, demo_issuer
 from opendmp.domain.actors import Actor, ActorKind
-from opendmp.domain.errors import DmpError
+from opendmp.domain.errors import DmpError, InvalidRequest
 from opendmp.services import jobs
 from opendmp.services.context import Call
 from opendmp.services.import_records import import_records
@@ -169,6 +171,208 @@ def records_import(
     typer.echo(f"{report.opened} records opened, {len(report.rejected)} rows rejected")
     if report.rejected:
         raise typer.Exit(1)
+
+
+DEMO_HOME = Path("var/demo")
+
+
+def _display_host(host: str) -> str:
+    return {"0.0.0.0": "127.0.0.1", "::": "localhost"}.get(host, host)  # noqa: S104
+
+
+def _server_url(settings: Settings) -> str:
+    return settings.base_url.rstrip("/") or f"http://{_display_host(settings.host)}:{settings.port}"
+
+
+def _serve_environment(
+    *,
+    demo: bool,
+    home: Path | None,
+    host: str | None,
+    port: int | None,
+    profile: str | None,
+    workers: int | None,
+    base_url: str | None,
+) -> dict[str, str]:
+    """The OPENDMP_* variables the command line sets: every uvicorn worker reads them."""
+    env: dict[str, str] = {}
+    if demo:  # the embedded default: SQLite and local files under the demo home
+        env |= {
+            "OPENDMP_HOME": str(home or DEMO_HOME),
+            "OPENDMP_DEMO_MODE": "true",
+            "OPENDMP_DATABASE_URL": "",
+            "OPENDMP_BLOB_STORE": "filesystem",
+        }
+    elif home is not None:
+        env["OPENDMP_HOME"] = str(home)
+    options = {"HOST": host, "PORT": port, "PROFILE": profile, "WORKERS": workers}
+    options["BASE_URL"] = base_url
+    env |= {f"OPENDMP_{name}": str(value) for name, value in options.items() if value is not None}
+    return env
+
+
+def _print_demo(application: Application) -> None:
+    """Load the demo data (idempotent) and print the URLs, a token and ready-to-paste curls."""
+    from opendmp import demo as demo_data
+
+    settings = application.settings
+    typer.echo(f"OpenDMP demo — data in {settings.home.resolve()}")
+    for line in demo_data.load(application.services):
+        typer.echo(f"  • {line}")
+    people = demo_data.people()
+    gp, patient = people.gp, people.patient
+    token = demo_issuer(settings).issue(
+        demo_claims(
+            practitioner=gp.id,
+            profession=gp.profession,
+            specialty=gp.specialty,
+            structure=gp.structure,
+            name=gp.name,
+        ),
+        ttl=12 * 3600,
+    )
+    url = _server_url(settings)
+    ins = f"urn:oid:{patient.system}|{patient.value}"
+    typer.echo(
+        f"""
+FHIR base            {url}/fhir
+CapabilityStatement  {url}/fhir/metadata
+Health, readiness    {url}/health  {url}/ready
+Metrics              {url}/metrics
+Demo token endpoint  POST {url}/auth/dev/token
+
+A token for {gp.name} (physician, administrator of Camille DURAND's record), valid 12 h:
+
+export TOKEN={token}
+
+curl -s -H "Authorization: Bearer $TOKEN" '{url}/fhir/Patient?identifier={ins}'
+curl -s -H "Authorization: Bearer $TOKEN" '{url}/fhir/DocumentReference?patient.identifier={ins}'
+
+Other callers: opendmp token --home {settings.home} --patient {patient.value} \\
+  --ins-system {patient.system}   (or --practitioner 899900000004 --profession 10: blocked)
+"""
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port (default 8080).")] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Demo mode: SQLite under var/demo, demo data, tokens.")
+    ] = False,
+    profile: Annotated[
+        str | None, typer.Option(help="Metadata profile: dmp (default) or mhd (SPEC.md §10).")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default 1).")] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="Public URL, when behind a proxy.")
+    ] = None,
+    home: Home = None,
+) -> None:
+    """Run the FHIR R4 / IHE MHD / PDQm server (API.md) with uvicorn."""
+    import uvicorn
+
+    env = _serve_environment(
+        demo=demo,
+        home=home,
+        host=host,
+        port=port,
+        profile=profile,
+        workers=workers,
+        base_url=base_url,
+    )
+    try:
+        settings = Settings.from_env({**os.environ, **env})
+        application = build(settings, migrate=demo, create_keys=demo)
+        build_authentication(settings).close()
+        if demo:
+            _print_demo(application)
+    except (SettingsError, OSError, ValueError, CryptoError, DemoKeyError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    except DmpError as error:
+        raise _fail(error) from None
+    application.engine.dispose()  # type: ignore[attr-defined]
+    os.environ.update(env)
+    uvicorn.run(
+        "opendmp.web.app:create_app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        access_log=False,  # SEC-4: its lines hold paths and queries (INS); ours do not
+        server_header=False,
+    )
+
+
+@app.command()
+def token(
+    practitioner: Annotated[str | None, typer.Option(help="IDNPS of a professional.")] = None,
+    organization: Annotated[
+        str | None, typer.Option(help="IDNST of an establishment credential.")
+    ] = None,
+    patient: Annotated[
+        str | None, typer.Option(help="INS of a person (holder or legal representative).")
+    ] = None,
+    operator: Annotated[str | None, typer.Option(help="Operator account name.")] = None,
+    profession: Annotated[str | None, typer.Option(help="TRE_G15 code (10 physician…).")] = None,
+    specialty: Annotated[str | None, typer.Option(help="Specialty code (e.g. SM26).")] = None,
+    structure: Annotated[str | None, typer.Option(help="IDNST of the PS's structure.")] = None,
+    auth_mode: Annotated[
+        str | None, typer.Option(help="DIRECTE, INDIRECTE or INDIRECTE_RENFORCEE.")
+    ] = None,
+    card: Annotated[str | None, typer.Option(help="CPS, CPF or CPE.")] = None,
+    occupational_physician: Annotated[bool, typer.Option("--occupational-physician")] = False,
+    secret_connection: Annotated[bool, typer.Option("--secret-connection")] = False,
+    purpose: Annotated[
+        str | None, typer.Option(help="normal, bris_de_glace or centre_15 (TRE_R248).")
+    ] = None,
+    purpose_reason: Annotated[str | None, typer.Option(help="The emergency's reason.")] = None,
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    ins_system: Annotated[
+        str, typer.Option(help="OID of the --patient INS.")
+    ] = "1.2.250.1.213.1.4.8",
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
+    home: Home = None,
+) -> None:
+    """Print a demo token (the JWT alone); demo mode only (API.md Details §1, SEC-2)."""
+    if home is None and "OPENDMP_HOME" not in os.environ:
+        home = DEMO_HOME
+    try:
+        settings = Settings.from_env(home=home)
+        key_file = settings.effective_demo_key_file
+        if not settings.demo_mode and not key_file.exists():
+            typer.echo(
+                f"error: no demo issuer key at {key_file}: tokens are made by the demo issuer "
+                "only (run `opendmp serve --demo` first, or give its --home)",
+                err=True,
+            )
+            raise typer.Exit(2)
+        claims = demo_claims(
+            practitioner=practitioner,
+            organization=organization,
+            patient=patient,
+            operator=operator,
+            profession=profession,
+            specialty=specialty,
+            structure=structure,
+            auth_mode=auth_mode,
+            card=card,
+            occupational_physician=occupational_physician,
+            secret_connection=secret_connection,
+            purpose=purpose,
+            purpose_reason=purpose_reason,
+            name=name,
+            ins_system=ins_system,
+        )
+        typer.echo(demo_issuer(settings).issue(claims, ttl=ttl))
+    except InvalidRequest as error:
+        typer.echo(f"error: {error.message}", err=True)
+        raise typer.Exit(2) from None
+    except (SettingsError, OSError, ValueError, DemoKeyError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
 
 
 def main() -> None:  # pragma: no cover - console entry

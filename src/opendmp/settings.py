@@ -47,6 +47,25 @@ class Settings:
     smtp_username: str = ""
     smtp_password: str = field(default="", repr=False)
     smtp_starttls: bool = False
+    # HTTP server (`opendmp serve`, docs/configuration.md)
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+    base_url: str = ""  # public URL (links, Location); default: the URL the request came to
+    cors_origins: str = ""  # comma-separated origins allowed by CORS; "*" for any
+    trusted_issuers: str = ""  # JSON list of token issuers (docs/authentication.md, SEC-2)
+    demo_key_file: Path | None = None  # default: home/demo-issuer-key.json (demo mode only)
+    demo_issuer: str = "urn:opendmp:demo-issuer"  # `iss` of the demo issuer's tokens
+    demo_audience: str = "urn:opendmp:fhir"  # `aud` of the demo issuer's tokens
+    smart_authorization_endpoint: str = ""  # advertised in /.well-known/smart-configuration
+    smart_token_endpoint: str = ""
+    log_format: str = "json"  # json | console (SPEC.md §9)
+    log_salt: str = field(default="", repr=False)  # key of the hashed ids in logs (SEC-4)
+    # SEC-3 limits
+    max_request_bytes: int = 64 * 1024 * 1024
+    max_document_bytes: int = 20 * 1024 * 1024
+    max_bundle_entries: int = 100
+    max_count: int = 200
 
     @property
     def effective_database_url(self) -> str:
@@ -60,6 +79,14 @@ class Settings:
     def effective_key_file(self) -> Path:
         return self.key_file or self.home / "master-keys.json"
 
+    @property
+    def effective_demo_key_file(self) -> Path:
+        return self.demo_key_file or self.home / "demo-issuer-key.json"
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
     def checked(self) -> Settings:
         if self.profile not in {"dmp", "mhd"}:
             raise SettingsError(f"OPENDMP_PROFILE must be dmp or mhd, not {self.profile!r}")
@@ -69,6 +96,20 @@ class Settings:
             )
         if self.blob_store == "s3" and not self.s3_bucket:
             raise SettingsError("OPENDMP_S3_BUCKET is required with OPENDMP_BLOB_STORE=s3")
+        if not 0 < self.port < 65536:
+            raise SettingsError(f"OPENDMP_PORT must be a TCP port, not {self.port}")
+        if self.workers < 1:
+            raise SettingsError(f"OPENDMP_WORKERS must be at least 1, not {self.workers}")
+        if self.log_format not in {"json", "console"}:
+            raise SettingsError(
+                f"OPENDMP_LOG_FORMAT must be json or console, not {self.log_format!r}"
+            )
+        if self.base_url and not self.base_url.startswith(("http://", "https://")):
+            raise SettingsError("OPENDMP_BASE_URL must be an http(s) URL")
+        limits = ("max_request_bytes", "max_document_bytes", "max_bundle_entries", "max_count")
+        for name in limits:
+            if getattr(self, name) < 1:
+                raise SettingsError(f"OPENDMP_{name.upper()} must be positive")
         return self
 
     @classmethod
