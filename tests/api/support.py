@@ -26,6 +26,9 @@ IDNST = "urn:oid:1.2.250.1.71.4.2.2"
 ACTIVITY = "https://mos.esante.gouv.fr/NOS/TRE_R209-TypeActivite/FHIR/TRE-R209-TypeActivite"
 CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 OUTCOME = "https://opendmp.org/fhir/CodeSystem/outcome"
+PRODUCER = (
+    "https://mos.esante.gouv.fr/NOS/TRE_A00-ProducteurDocNonPS/FHIR/TRE-A00-ProducteurDocNonPS"
+)
 
 GP = "899900000001"  # a physician of STRUCTURE, the usual author
 NURSE = "899900000002"  # profession 60, another structure
@@ -255,6 +258,7 @@ class Doc:
     content_type: str = "application/pdf"
     facility: str = "SA01"
     setting: str = "AMBULATOIRE"
+    by_patient: bool = False  # DOC-6: authored by the patient (API.md Details §15)
     unique: str = ""
 
     def __post_init__(self) -> None:
@@ -281,15 +285,26 @@ def provide_bundle(
         "id": "author",
         "identifier": [{"system": IDNPS, "value": documents[0].author}],
     }
+    if documents[0].by_patient:
+        practitioner = {
+            "resourceType": "Patient",
+            "id": "author",
+            "identifier": [{"system": f"urn:oid:{ins.system}", "value": ins.value}],
+        }
     entries: list[dict[str, Any]] = []
     items = []
     for position, doc in enumerate(documents):
         doc_url, bin_url = f"urn:uuid:doc-{run}-{position}", f"urn:uuid:bin-{run}-{position}"
         items.append({"item": {"reference": doc_url}})
         security = [_coding(CONFIDENTIALITY, "N")] + [_coding(LABELS, x) for x in doc.labels]
+        author = (
+            practitioner
+            if doc.by_patient
+            else practitioner | {"identifier": [{"system": IDNPS, "value": doc.author}]}
+        )
         reference: dict[str, Any] = {
             "resourceType": "DocumentReference",
-            "contained": [practitioner | {"identifier": [{"system": IDNPS, "value": doc.author}]}],
+            "contained": [author],
             "masterIdentifier": {
                 "system": "urn:ietf:rfc:3986",
                 "value": f"urn:oid:1.2.250.1.999.7.{run}.{doc.unique}",
@@ -322,6 +337,10 @@ def provide_bundle(
                 "practiceSetting": _coding(SETTING, doc.setting),
             },
         }
+        if doc.by_patient:  # no custodian, no institution; EXP_PATIENT (API.md §15)
+            del reference["custodian"]
+            reference["context"]["facilityType"] = _coding(PRODUCER, "EXP_PATIENT")
+            reference["context"]["practiceSetting"] = _coding(PRODUCER, "EXP_PATIENT")
         if doc.event:
             reference["context"]["event"] = [_coding("urn:oid:1.2.250.1.999.9", doc.event)]
         if doc.replaces:

@@ -486,3 +486,23 @@ def test_a_document_over_20_mb_is_413_sec_3(api: Api, patient: tuple[Ins, str]) 
     ins, _ = patient
     response = api.submit(provide_bundle(ins, [Doc(data=b"x" * (20 * 1024 * 1024 + 1))]))
     assert response.status_code == 413, response.text[:300]
+
+
+def test_the_patient_submits_and_deletes_own_documents_doc_6_api_15(
+    api: Api, patient: tuple[Ins, str]
+) -> None:
+    ins, record_id = patient
+    response = api.submit(provide_bundle(ins, [Doc(by_patient=True)]), api.person(ins))
+    assert response.status_code == 200, response.text
+    doc_id = response.json()["entry"][1]["response"]["location"].split("/")[-3]
+    document = api.http.get(f"/fhir/DocumentReference/{doc_id}", headers=api.professional()).json()
+    assert document["contained"][0]["resourceType"] == "Patient"  # author = the patient
+    assert api.http.delete(
+        f"/fhir/DocumentReference/{doc_id}", headers=api.nurse()
+    ).status_code in (
+        403,
+        404,
+    )
+    deleted = api.http.delete(f"/fhir/DocumentReference/{doc_id}", headers=api.person(ins))
+    assert deleted.status_code == 200
+    assert _ids(_search(api, f"patient=Patient/{record_id}", api.person(ins))) == set()

@@ -4,6 +4,7 @@ SPEC.md §9, SEC-3, SEC-4)."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -12,7 +13,7 @@ from opendmp.bootstrap import Application, build
 from opendmp.settings import Settings
 from opendmp.web.app import create_app
 from opendmp.web.route_table import served_routes
-from tests.api.support import BASE, Api, http_client, outcome_code
+from tests.api.support import BASE, Api, Doc, http_client, outcome_code, provide_bundle
 from tests.support import an_ins
 
 
@@ -162,3 +163,42 @@ def test_the_demo_issuer_exists_only_in_demo_mode_sec_2(application: Application
         )
         assert client.get("/auth/dev/jwks.json").status_code == 404
         assert "token_endpoint" not in client.get("/.well-known/smart-configuration").json()
+
+
+def test_cors_answers_the_configured_origins(application: Application) -> None:
+    settings = replace(application.settings, cors_origins="https://app.example")
+    app = create_app(replace(application, settings=settings))
+    with http_client(app) as client:
+        preflight = client.options(
+            "/fhir/DocumentReference",
+            headers={
+                "Origin": "https://app.example",
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "Authorization",
+            },
+        )
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == "https://app.example"
+        other = client.get("/fhir/metadata", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+
+
+def test_profile_mhd_declares_and_requires_the_mhd_bundle_profiles_spec_10_api_17(
+    application: Application,
+) -> None:
+    settings = replace(application.settings, profile="mhd")
+    services = replace(
+        application.services, deployment=replace(application.services.deployment, profile="mhd")
+    )
+    app = create_app(replace(application, settings=settings, services=services))
+    with http_client(app) as client:
+        api = Api(client)
+        statement = client.get("/fhir/metadata").json()
+        assert (
+            "IHE.MHD.Minimal.ProvideBundle"
+            in statement["rest"][0]["interaction"][0]["documentation"]
+        )
+        ins = an_ins()
+        api.open_record(ins)
+        refused = api.submit(provide_bundle(ins, [Doc()]))  # declares the PDSm profile only
+        assert refused.status_code == 422 and outcome_code(refused) == "DMP-0612"
