@@ -395,11 +395,6 @@ def test_break_the_glass_needs_a_reason_r_em_1_api_12(api: Api, patient: tuple[I
     assert _ids(_search(api, f"patient=Patient/{record_id}", stated)) == {doc_id}
 
 
-@pytest.mark.xfail(
-    reason="services.find_documents asks policy.narrow, which always probes DOCUMENT_SEARCH, "
-    "so the DOCUMENT_LOOKUP of API.md §11 is refused (DMP-0403); reported to services/domain",
-    strict=True,
-)
 def test_restricted_credentials_look_up_by_identifier_only_api_11(
     api: Api, patient: tuple[Ins, str]
 ) -> None:

@@ -139,15 +139,17 @@ def test_r_em_3_every_permitted_emergency_access_notifies(facts: Facts, mode: Ac
 @settings(max_examples=1000)
 @given(all_facts | likely_admitted, documents)
 def test_narrow_agrees_with_decide_on_every_document(facts: Facts, document: DocumentFacts) -> None:
-    """HAPI-style search narrowing: the filter admits exactly what decide lets the caller see."""
-    scope = narrow(facts)
-    search = replace(facts, action=Action.DOCUMENT_SEARCH, document=document)
-    permitted = decide(search).is_permitted
-    if scope is None:
-        assert not permitted
-        assert not decide(replace(search, document=None)).is_permitted
-    else:
-        assert scope.admits(document) == permitted
+    """HAPI-style search narrowing: the filter admits exactly what decide lets the caller see,
+    for a search and for a lookup by identifier (R-PS-6, footnote 5)."""
+    for action in (Action.DOCUMENT_SEARCH, Action.DOCUMENT_LOOKUP):
+        scope = narrow(replace(facts, action=action))
+        search = replace(facts, action=action, document=document)
+        permitted = decide(search).is_permitted
+        if scope is None:
+            assert not permitted
+            assert not decide(replace(search, document=None)).is_permitted
+        else:
+            assert scope.admits(document) == permitted
 
 
 @settings(max_examples=300)

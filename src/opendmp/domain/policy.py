@@ -727,12 +727,20 @@ class SearchScope:
 def narrow(facts: Facts) -> SearchScope | None:
     """The search filter for `facts` (without a document); None when the search is refused.
 
+    DOCUMENT_LOOKUP (a reference by identifier, footnote 5) narrows for that action; any other
+    action narrows for DOCUMENT_SEARCH.
+
     Deleted and superseded documents stay in the scope of professionals: the query's own status
     filter (DOC-5) is applied by the repository; persons never see deleted ones (API §9).
     """
-    probe = replace(facts, action=Action.DOCUMENT_SEARCH, document=None)
+    action = (
+        Action.DOCUMENT_LOOKUP if facts.action is Action.DOCUMENT_LOOKUP else Action.DOCUMENT_SEARCH
+    )
+    probe = replace(facts, action=action, document=None)
     if not decide(probe).is_permitted:
         return None
+    if action is Action.DOCUMENT_LOOKUP and profile(probe) in RESTRICTED:
+        return SearchScope(only_own_structure=True)  # footnotes (5), (9)
     if is_person(probe):
         hidden = {Label.INVISIBLE_PATIENT}
         if is_representative(probe):

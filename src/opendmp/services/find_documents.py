@@ -27,10 +27,7 @@ def find_documents(
         record = load_record(uow, record_id)
         action = Action.DOCUMENT_LOOKUP if _is_lookup(call, query) else Action.DOCUMENT_SEARCH
         enforce(ctx, uow, call, action, record, resource_type="DocumentReference")
-        facts = gather(ctx, uow, call.actor, Action.DOCUMENT_SEARCH, record)
-        scope = narrow(facts)
-        if scope is None and action is Action.DOCUMENT_LOOKUP:
-            scope = narrow(replace(facts, action=Action.DOCUMENT_LOOKUP))
+        scope = narrow(gather(ctx, uow, call.actor, action, record))
         if scope is None:
             uow.commit()
             raise Forbidden("DMP-0403", "this caller may not search this record")
