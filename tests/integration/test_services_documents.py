@@ -352,6 +352,16 @@ def test_a_patient_document_is_deleted_by_the_patient_doc_6(services: ServiceCon
     )
     result = submit_documents(services, call(owner), a_submission(record.id, draft))
     assert result.documents[0].is_patient_document
+    bare = replace(
+        draft,
+        unique_id="1.2.250.1.999.1.pd2",
+        custodian=None,
+        facility_type=None,
+        practice_setting=None,
+    )
+    filled = submit_documents(services, call(owner), a_submission(record.id, bare)).documents[0]
+    assert filled.custodian == services.deployment.service_organization  # API.md §15
+    assert filled.facility_type is not None and filled.facility_type.code == "EXP_PATIENT"
     with pytest.raises((Forbidden, NotFound)):
         delete_document(services, call(nurse()), result.documents[0].id)
     deleted = delete_document(services, call(owner), result.documents[0].id)

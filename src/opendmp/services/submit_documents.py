@@ -127,6 +127,10 @@ def submit_documents(ctx: ServiceContext, call: Call, command: SubmitCommand) ->
                 f"document {draft.unique_id} exceeds {limits.max_document_bytes} bytes",
                 rule="SEC-3",
             )
+    if call.actor.kind is ActorKind.PERSON:
+        command = replace(
+            command, documents=tuple(_patient_defaults(ctx, d) for d in command.documents)
+        )
     now = ctx.clock.now()
     staged: list[str] = []
     try:
@@ -192,6 +196,24 @@ def submit_documents(ctx: ServiceContext, call: Call, command: SubmitCommand) ->
         for blob_key in staged:
             ctx.blobs.delete(blob_key)
     return SubmitResult(record, submission_set, tuple(entries), warnings)
+
+
+EXP_PATIENT = Coding(
+    "https://mos.esante.gouv.fr/NOS/TRE_A00-ProducteurDocNonPS/FHIR/TRE-A00-ProducteurDocNonPS",
+    "EXP_PATIENT",
+    "Expression personnelle du patient",
+)
+
+
+def _patient_defaults(ctx: ServiceContext, draft: DocumentDraft) -> DocumentDraft:
+    """API.md §15: a patient's document gets the service as custodian and EXP_PATIENT as
+    facility and setting when the client leaves them out."""
+    return replace(
+        draft,
+        custodian=draft.custodian or ctx.deployment.service_organization,
+        facility_type=draft.facility_type or EXP_PATIENT,
+        practice_setting=draft.practice_setting or EXP_PATIENT,
+    )
 
 
 def _resolve_record(ctx: ServiceContext, uow: UnitOfWork, command: SubmitCommand) -> Record:
