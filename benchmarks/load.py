@@ -33,6 +33,7 @@ import psutil
 from benchmarks.bundles import BundleDocument, provide_bundle
 from benchmarks.datagen import (
     BENCH_OID,
+    PRODUCERS,
     DocumentMix,
     NamePool,
     Patient,
@@ -41,9 +42,11 @@ from benchmarks.datagen import (
     patient,
     professionals,
 )
+from benchmarks.servers import ServerProbe
 from benchmarks.stats import PhaseResult, Recorder
 
 FHIR_JSON = "application/fhir+json"
+PRODUCER_GP = PRODUCERS[0]
 DOCUMENT_BYTES = 20_000
 DEFAULT_HTTP_URL = "postgresql://postgres@127.0.0.1:5432/opendmp_bench_http"
 
@@ -59,62 +62,6 @@ def require_loopback(base_url: str) -> None:
     except ValueError:
         pass
     raise SystemExit(f"refusing to load {host!r}: only loopback targets are allowed")
-
-
-class ServerProbe:
-    """CPU seconds and peak RSS of the server's process tree, sampled every 100 ms."""
-
-    def __init__(self, pid: int | None) -> None:
-        self.process = psutil.Process(pid) if pid else None
-        self.peak_rss = 0
-        self._task: asyncio.Task[None] | None = None
-
-    def _tree(self) -> list[psutil.Process]:
-        if self.process is None:
-            return []
-        try:
-            return [self.process, *self.process.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return []
-
-    def cpu_seconds(self) -> float:
-        total = 0.0
-        for proc in self._tree():
-            try:
-                times = proc.cpu_times()
-                total += times.user + times.system
-            except psutil.NoSuchProcess:
-                continue
-        return total
-
-    def rss(self) -> int:
-        total = 0
-        for proc in self._tree():
-            try:
-                total += proc.memory_info().rss
-            except psutil.NoSuchProcess:
-                continue
-        return total
-
-    async def _sample(self) -> None:
-        while True:
-            self.peak_rss = max(self.peak_rss, self.rss())
-            await asyncio.sleep(0.1)
-
-    def start(self) -> float:
-        self.peak_rss = self.rss()
-        if self.process is not None:
-            self._task = asyncio.create_task(self._sample())
-        return self.cpu_seconds()
-
-    async def stop(self, cpu_before: float, result: PhaseResult) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        if self.process is not None and result.wall_s > 0:
-            used = self.cpu_seconds() - cpu_before
-            result.server_cpu_percent = round(100 * used / result.wall_s, 1)
-            result.server_peak_rss_mb = round(self.peak_rss / 2**20, 1)
 
 
 class Target(Protocol):
@@ -213,7 +160,8 @@ class Session:
     headers: dict[str, str]
     patients: list[tuple[Patient, str]]  # (patient, record reference)
     retrievals: list[str] = field(default_factory=list)
-    bundles: list[bytes] = field(default_factory=list)
+    bundles: list[bytes] = field(default_factory=list)  # built before the phases
+    make_bundle: Callable[[int], bytes] | None = None  # more, built on demand (soak)
 
 
 async def run_phase(
@@ -239,10 +187,19 @@ async def run_phase(
                 recorder.error(type(error).__name__)
 
     cpu = probe.start()
+    client_cpu = time.process_time()
+    machine = psutil.cpu_times()
     await asyncio.gather(*(worker() for _ in range(plan.concurrency)))
     recorder.stop()
     result = recorder.result()
     await probe.stop(cpu, result)
+    if result.wall_s > 0:  # the load generator shares the machine: its cost is shown too
+        used = time.process_time() - client_cpu
+        result.extra["client_cpu_percent"] = round(100 * used / result.wall_s, 1)
+        after = psutil.cpu_times()
+        busy = (after.user + after.system) - (machine.user + machine.system)
+        total = busy + after.idle - machine.idle + after.iowait - machine.iowait
+        result.extra["machine_cpu_percent"] = round(100 * busy / total, 1) if total else None
     return result
 
 
@@ -266,23 +223,25 @@ async def _timed(
     return response
 
 
-def build_bundles(
-    session: Session, mix: DocumentMix, count: int, rng: random.Random, run_id: str
-) -> list[bytes]:
-    """`count` ITI-65 bundles of one 20 KB PDF each, spread over the session's records."""
-    now = datetime.now(UTC)
-    bundles = []
-    for n in range(count):
+def bundle_maker(
+    session: Session, mix: DocumentMix, rng: random.Random, run_id: str
+) -> Callable[[int], bytes]:
+    """Bundle `n`: one 20 KB PDF for one of the session's records, uniqueIds of this run."""
+    since = datetime(2025, 1, 1, tzinfo=UTC)
+
+    def make(n: int) -> bytes:
+        now = datetime.now(UTC)
         person, reference = session.patients[n % len(session.patients)]
-        spec = mix.draw(rng, since=datetime(2025, 1, 1, tzinfo=UTC), until=now)
+        spec = mix.draw(rng, since=since, until=now)
         data = make_pdf(DOCUMENT_BYTES, [spec.title, f"{person.given} {person.family}"], rng=rng)
         doc = BundleDocument(spec, data, f"{BENCH_OID}.3.{run_id}.{n}")
         bundle = provide_bundle(
             person, [doc], submission_unique_id=f"{BENCH_OID}.4.{run_id}.{n}",
             source_oid=BENCH_OID, submitted=now, record_reference=reference,
         )  # fmt: skip
-        bundles.append(json.dumps(bundle).encode("utf-8"))
-    return bundles
+        return json.dumps(bundle).encode("utf-8")
+
+    return make
 
 
 def operations(session: Session, rng: random.Random) -> dict[str, Callable[..., Awaitable[None]]]:
@@ -292,10 +251,13 @@ def operations(session: Session, rng: random.Random) -> dict[str, Callable[..., 
 
     async def iti65(_: int, recorder: Recorder) -> None:
         index = next(bundle_cursor)
-        if index >= len(session.bundles):
+        if index < len(session.bundles):
+            body = session.bundles[index]
+        elif session.make_bundle is not None:
+            body = session.make_bundle(index)
+        else:
             recorder.error("no bundle left")
             return
-        body = session.bundles[index]
         response = await _timed(
             recorder, client.post("/fhir", content=body, headers=post_headers), 200
         )
@@ -354,10 +316,9 @@ async def run_load(
     plan: Plan,
     *,
     server_pid: int | None,
-    preloaded: Sequence[tuple[Patient, str]] = (),
     report: Callable[[PhaseResult], None] = lambda _: None,
 ) -> list[PhaseResult]:
-    """Every phase against `base_url`; `preloaded` records (from a bulk load) serve ITI-67."""
+    """Every phase against `base_url`, on records this run opens."""
     require_loopback(base_url)
     rng = random.Random(plan.seed)
     names = NamePool.build(plan.seed)
@@ -384,18 +345,15 @@ async def run_load(
             return results
         mix = DocumentMix(staff)
         mixed_writes = int(plan.mixed * plan.mix["iti65"] * 1.3) + 20  # draws vary
-        session.bundles = build_bundles(session, mix, plan.iti65 + mixed_writes, rng, run_id)
+        session.make_bundle = bundle_maker(session, mix, rng, run_id)
+        session.bundles = [session.make_bundle(n) for n in range(plan.iti65 + mixed_writes)]
         kinds = operations(session, rng)
         done(
             await run_phase(
                 "ITI-65 provide (1 x 20 KB PDF)", plan.iti65, plan, probe, kinds["iti65"]
             )
         )
-        own = list(session.patients)
-        if preloaded:
-            session.patients = list(preloaded)
         done(await run_phase("ITI-67 find (per patient)", plan.iti67, plan, probe, kinds["iti67"]))
-        session.patients = own
         done(await run_phase("ITI-68 retrieve (20 KB)", plan.iti68, plan, probe, kinds["iti68"]))
         names_, weights = zip(*plan.mix.items(), strict=True)
 
@@ -404,6 +362,10 @@ async def run_load(
 
         label = "mixed " + "/".join(f"{k[3:]}:{v:.0%}" for k, v in plan.mix.items())
         done(await run_phase(label, plan.mixed, plan, probe, mixed))
+        extra = getattr(target, "extra_phases", None)  # what only one target measures
+        if extra is not None:
+            for result in await extra(session, plan, probe):
+                done(result)
     return results
 
 
@@ -414,6 +376,11 @@ def print_result(result: PhaseResult) -> None:
             f"; server CPU {result.server_cpu_percent}%, peak RSS {result.server_peak_rss_mb} MB"
         )
     errors = f" {result.error_kinds}" if result.errors else ""
+    if "client_cpu_percent" in result.extra:
+        server += (
+            f"; client CPU {result.extra['client_cpu_percent']}%, "
+            f"machine {result.extra['machine_cpu_percent']}% busy"
+        )
     print(
         f"{result.name}: {result.requests} ok in {result.wall_s:.2f} s = {result.per_s:,.1f}/s; "
         f"p50 {result.p50_ms} ms, p95 {result.p95_ms} ms, p99 {result.p99_ms} ms; "
@@ -422,15 +389,34 @@ def print_result(result: PhaseResult) -> None:
     )
 
 
-def preloaded_records(manifest: Path, names: NamePool) -> list[tuple[Patient, str]]:
-    """Records of a bulk load (benchmarks/bulkload.py writes the manifest)."""
-    data = json.loads(manifest.read_text())
-    out = []
-    for item in data["records"]:
-        person = Patient(0, item["record_id"], item["ins"], "", "", datetime.now(UTC).date(), "")
-        out.append((person, f"Patient/{item['record_id']}"))
-    del names
-    return out
+async def search_bulk(
+    base_url: str, manifest: Path, plan: Plan, *, server_pid: int | None
+) -> PhaseResult:
+    """ITI-67 on bulk-loaded records (benchmarks/bulkload.py's manifest), each searched by the
+    professional who opened it (authorized, R-PS-2): the search cost at the loaded scale."""
+    require_loopback(base_url)
+    records = json.loads(manifest.read_text())["records"]
+    target = OpenDmpTarget()
+    rng = random.Random(plan.seed)
+    probe = ServerProbe(server_pid)
+    async with httpx.AsyncClient(base_url=base_url, timeout=60.0) as client:
+        headers = {}
+        for item in records:
+            who = Professional(
+                item["practitioner"], item["name"], PRODUCER_GP, item["structure"], ""
+            )
+            headers[item["record_id"]] = await target.headers(client, who)
+
+        async def find(_: int, recorder: Recorder) -> None:
+            item = rng.choice(records)
+            params = {"patient": f"Patient/{item['record_id']}", "status": "current"}
+            request = client.get(
+                "/fhir/DocumentReference", params=params, headers=headers[item["record_id"]]
+            )
+            await _timed(recorder, request, 200)
+
+        name = f"ITI-67 find on the bulk-loaded records ({len(records)} sampled)"
+        return await run_phase(name, plan.iti67, plan, probe, find)
 
 
 def main(argv: list[str] | None = None) -> list[PhaseResult]:
@@ -440,7 +426,7 @@ def main(argv: list[str] | None = None) -> list[PhaseResult]:
     parser.add_argument("--database-url", default=DEFAULT_HTTP_URL)
     parser.add_argument("--home", type=Path, default=Path("var/bench/http"))
     parser.add_argument("--workers", type=int, default=1, help="server worker processes")
-    parser.add_argument("--manifest", type=Path, help="ITI-67 on these bulk-loaded records")
+    parser.add_argument("--manifest", type=Path, help="only ITI-67, on these bulk-loaded records")
     parser.add_argument("--patients", type=int, default=Plan.patients)
     parser.add_argument("--iti65", type=int, default=Plan.iti65)
     parser.add_argument("--iti67", type=int, default=Plan.iti67)
@@ -454,33 +440,28 @@ def main(argv: list[str] | None = None) -> list[PhaseResult]:
         patients=args.patients, iti65=args.iti65, iti67=args.iti67, iti68=args.iti68,
         mixed=args.mixed, concurrency=args.concurrency, seconds=args.seconds,
     )  # fmt: skip
-    preloaded = preloaded_records(args.manifest, NamePool((), (), ())) if args.manifest else []
-    if args.url:
+    if args.url and args.manifest:
+        results = [
+            asyncio.run(search_bulk(args.url, args.manifest, plan, server_pid=args.server_pid))
+        ]
+        print_result(results[0])
+    elif args.url:
         results = asyncio.run(
             run_load(args.url, OpenDmpTarget(), plan, server_pid=args.server_pid,
-                     preloaded=preloaded, report=print_result)
+                     report=print_result)
         )  # fmt: skip
+    elif args.manifest:
+        results = [search_bulk_on_new_server(args.database_url, args.home, args.manifest, plan,
+                                             workers=args.workers)]  # fmt: skip
     else:
-        results = run_against_new_server(
-            args.database_url, args.home, plan, workers=args.workers, preloaded=preloaded
-        )
+        results = run_against_new_server(args.database_url, args.home, plan, workers=args.workers)
     if args.json:
         args.json.write_text(json.dumps([r.as_dict() for r in results], indent=2))
     return results
 
 
-def run_against_new_server(
-    database_url: str,
-    home: Path,
-    plan: Plan,
-    *,
-    workers: int = 1,
-    preloaded: Sequence[tuple[Patient, str]] = (),
-    fresh: bool = True,
-) -> list[PhaseResult]:
-    """A fresh database and key file, `opendmp serve` on it, every phase, then stop it."""
+def _prepare(database_url: str, home: Path, *, fresh: bool) -> None:
     from benchmarks.bulkload import create_database
-    from benchmarks.servers import opendmp
     from opendmp.adapters.crypto import FileKeyProvider
 
     if fresh:
@@ -488,12 +469,33 @@ def run_against_new_server(
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "master-keys.json").exists():
         FileKeyProvider.create(home / "master-keys.json")
+
+
+def run_against_new_server(
+    database_url: str, home: Path, plan: Plan, *, workers: int = 1
+) -> list[PhaseResult]:
+    """A fresh database and key file, `opendmp serve` on it, every phase, then stop it."""
+    from benchmarks.servers import opendmp
+
+    _prepare(database_url, home, fresh=True)
     with opendmp(home, database_url, workers=workers) as server:
         print(f"OpenDMP serving at {server.base_url} (pid {server.pid}, {workers} worker(s))")
         return asyncio.run(
             run_load(server.base_url, OpenDmpTarget(), plan, server_pid=server.pid,
-                     preloaded=preloaded, report=print_result)
+                     report=print_result)
         )  # fmt: skip
+
+
+def search_bulk_on_new_server(
+    database_url: str, home: Path, manifest: Path, plan: Plan, *, workers: int = 1
+) -> PhaseResult:
+    """`opendmp serve` on a bulk-loaded database (its home holds the keys), ITI-67 only."""
+    from benchmarks.servers import opendmp
+
+    with opendmp(home, database_url, workers=workers) as server:
+        result = asyncio.run(search_bulk(server.base_url, manifest, plan, server_pid=server.pid))
+    print_result(result)
+    return result
 
 
 if __name__ == "__main__":

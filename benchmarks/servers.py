@@ -1,7 +1,10 @@
-"""Start and stop the servers under test on loopback, and wait until they answer."""
+"""Start and stop the servers under test on loopback, wait until they answer, and measure
+the CPU and memory of their process tree."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import os
 import socket
 import subprocess
@@ -13,6 +16,72 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil
+
+from benchmarks.stats import PhaseResult
+
+
+class ServerProbe:
+    """CPU seconds and peak RSS of the server's process tree, sampled every 100 ms."""
+
+    def __init__(self, pid: int | None) -> None:
+        self.process = psutil.Process(pid) if pid else None
+        self.peak_rss = 0
+        self.timeline: list[tuple[int, float]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def _tree(self) -> list[psutil.Process]:
+        if self.process is None:
+            return []
+        try:
+            return [self.process, *self.process.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        for proc in self._tree():
+            try:
+                times = proc.cpu_times()
+                total += times.user + times.system
+            except psutil.NoSuchProcess:
+                continue
+        return total
+
+    def rss(self) -> int:
+        total = 0
+        for proc in self._tree():
+            try:
+                total += proc.memory_info().rss
+            except psutil.NoSuchProcess:
+                continue
+        return total
+
+    async def _sample(self) -> None:
+        began = time.monotonic()
+        for tick in itertools.count():
+            rss = self.rss()
+            self.peak_rss = max(self.peak_rss, rss)
+            if tick % 50 == 0:  # every 5 s: is the memory flat over a soak?
+                self.timeline.append((round(time.monotonic() - began), round(rss / 2**20, 1)))
+            await asyncio.sleep(0.1)
+
+    def start(self) -> float:
+        self.peak_rss = self.rss()
+        self.timeline = []
+        if self.process is not None:
+            self._task = asyncio.create_task(self._sample())
+        return self.cpu_seconds()
+
+    async def stop(self, cpu_before: float, result: PhaseResult) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self.process is not None and result.wall_s > 0:
+            used = self.cpu_seconds() - cpu_before
+            result.server_cpu_percent = round(100 * used / result.wall_s, 1)
+            result.server_peak_rss_mb = round(self.peak_rss / 2**20, 1)
+            result.extra["rss_mb_every_5s"] = self.timeline
 
 
 @dataclass(frozen=True)
