@@ -162,3 +162,81 @@ def test_name_pool_draws_french_names_from_faker() -> None:
     pool = NamePool.build(seed=1, size=400)
     assert len(pool.families) > 50 and pool.males and pool.females
     assert NamePool.build(seed=1, size=400) == pool
+
+
+def test_aud2_bulk_audit_hash_equals_the_domain_entry_hash() -> None:
+    """AUD-2: the loader's fast hash is the domain's `entry_hash`, so chains verify."""
+    from dataclasses import replace
+
+    from benchmarks.rows import Chain, RowFactory
+
+    from opendmp.adapters.crypto import EnvelopeVault, StaticKeyProvider
+    from opendmp.domain.audit import AuditEntry, Outcome, entry_hash, verify_chain
+
+    staff = professionals(20, NAMES)
+    factory = RowFactory(
+        EnvelopeVault(StaticKeyProvider.generate()), DocumentMix(staff), staff,
+        blob_bytes=900, now=UNTIL,
+    )  # fmt: skip
+    chain = Chain("rec-1")
+    rows = [
+        factory.audit(chain, staff[0], "record:open", "REC-1", SINCE, resource_type="Patient"),
+        factory.audit(chain, staff[1], "record:document:submit", "DOC-1", UNTIL, detail="x"),
+    ]
+    entries = []
+    for row in rows:
+        (record_id, sequence, entry_id, recorded_at, action, outcome, rule, kind, actor_id,
+         name, profession, structure, mode, reason, rtype, rid, request, client, detail,
+         previous, digest) = row  # fmt: skip
+        entry = AuditEntry(
+            entry_id, record_id, recorded_at, action, Outcome(outcome), rule, kind, actor_id,
+            name, profession, structure, mode, reason, rtype, rid, request, client, detail,
+            sequence, previous, digest,
+        )  # fmt: skip
+        assert entry_hash(replace(entry, hash="")) == digest
+        entries.append(entry)
+    assert verify_chain(entries) == []
+
+
+def test_bulk_rows_match_the_schema_columns() -> None:
+    """Every row the loader builds has one value per column of its table (adapters.sql)."""
+    from benchmarks.rows import COLUMNS, RowFactory
+
+    from opendmp.adapters.crypto import EnvelopeVault, StaticKeyProvider
+
+    staff = professionals(30, NAMES)
+    vault = EnvelopeVault(StaticKeyProvider.generate())
+    factory = RowFactory(vault, DocumentMix(staff), staff, blob_bytes=900, now=UNTIL)
+    person = patient(9, NAMES)
+    batch, opener = factory.record_with_documents(person, 12, random.Random(2))
+    assert batch.documents == 12 and len(batch.blobs) == 12
+    for table, rows in batch.rows.items():
+        assert rows, table
+        assert all(len(row) == len(COLUMNS[table]) for row in rows), table
+    assert batch.rows["audit_heads"] == [
+        (person.record_id, 13, batch.rows["audit_entries"][-1][-1])
+    ]
+    assert opener.idnps in {row[2] for row in batch.rows["consents"]}
+
+
+def test_sec1_bulk_blobs_decrypt_with_their_record_key_and_match_metadata() -> None:
+    """SEC-1, DOC-2: each blob is the document's bytes under the record's wrapped data key."""
+    import hashlib
+
+    from benchmarks.rows import RowFactory
+
+    from opendmp.adapters.crypto import EnvelopeVault, StaticKeyProvider
+    from opendmp.services.ports import WrappedKey
+
+    staff = professionals(30, NAMES)
+    vault = EnvelopeVault(StaticKeyProvider.generate())
+    factory = RowFactory(vault, DocumentMix(staff), staff, blob_bytes=900, now=UNTIL)
+    batch, _ = factory.record_with_documents(patient(4, NAMES), 3, random.Random(5))
+    record_id, master, wrapped = batch.rows["record_keys"][0]
+    key = WrappedKey(master, wrapped)
+    size_and_sha1 = {row[1]: (row[18], row[19]) for row in batch.rows["documents"]}
+    for blob_key, ciphertext in batch.blobs:
+        data = vault.decrypt(key, ciphertext, context=blob_key)
+        document_id = blob_key.removeprefix(f"{record_id}/")
+        assert size_and_sha1[document_id] == (len(data), hashlib.sha1(data).hexdigest())
+        assert data.startswith(b"%PDF-")
