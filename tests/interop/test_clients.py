@@ -103,3 +103,35 @@ def test_fhirclient_reads_the_capability_statement_submits_searches_and_retrieve
         assert got == {doc.data: doc.content_type for doc in sent}
     finally:
         smart.server.session.close()
+
+
+def test_both_clients_follow_next_links_through_every_page_iti_67_sec_3(
+    dmp_server: ServerProcess,
+) -> None:
+    """API.md Basics: `searchset` pages with `total` and `link[next]`; a client that follows
+    `next` (fhirpy `fetch_all`, fhirclient `perform_iter`) gets every document once."""
+    with dmp_server.client() as http:
+        api = Api(http)
+        ins = fresh_ins()
+        record_id = api.open_record(ins)
+        sent = [Doc(data=f"%PDF-1.4 page test {n}\n".encode()) for n in range(5)]
+        submitted = api.submit(provide_bundle(ins, sent))
+        assert submitted.status_code == 200, submitted.text
+        authorization = api.professional()["Authorization"]
+    client = SyncFHIRClient(dmp_server.fhir_url, authorization=authorization)
+    pages = client.resources("DocumentReference").search(patient=record_id).limit(2)
+    assert pages.count() == 5
+    assert len({d["id"] for d in pages.fetch_all()}) == 5
+    smart = smart_client.FHIRClient(
+        settings={"app_id": "opendmp-interop", "api_base": dmp_server.fhir_url}
+    )
+    try:
+        smart.server.auth = FHIROAuth2Auth(
+            state={"app_id": "opendmp-interop", "access_token": authorization.split()[1]}
+        )
+        search = DocumentReference.where({"patient": record_id, "_count": "2"})
+        bundles = list(search.perform_iter(smart.server))
+        assert [len(b.entry or []) for b in bundles] == [2, 2, 1]
+        assert len({e.resource.id for b in bundles for e in b.entry}) == 5
+    finally:
+        smart.server.session.close()
