@@ -128,6 +128,7 @@ def a_draft(
         period_start=datetime(2026, 3, 1, 8, 0, tzinfo=UTC),
         title=f"Document {unique}",
         custodian=STRUCTURE,
+        creation=datetime(2026, 3, 1, 8, 0, tzinfo=UTC),
         language="fr-FR",
         declared_size=len(body),
         declared_hash=attachment_hash(body),

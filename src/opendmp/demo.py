@@ -126,6 +126,7 @@ def _document(
         title=title,
         language="fr-FR",
         custodian="1750000018",
+        creation=when,
         declared_size=len(data),
         declared_hash=attachment_hash(data),
     )

@@ -140,13 +140,6 @@ def test_doc_1_ihe_mhd_examples_are_accepted_and_round_tripped(
 
 # --- invalid examples ---------------------------------------------------------------------
 
-ROOTING = (
-    "OperationOutcome expressions of the record lookup (services/submit_documents.py "
-    "_resolve_record: 'DocumentReference.subject[.identifier]') and of the SubmissionSet "
-    "checks (_validate: 'List.identifier', 'List.extension(…)') are not rooted at their "
-    "Bundle entry, unlike the DocumentReference ones ('Bundle.entry[1].resource.…')"
-)
-
 
 @dataclass(frozen=True)
 class Refused:
@@ -214,37 +207,30 @@ TD2_DOC1 = {
     ("business-rule", "DMP-0204", "Bundle.entry[1].resource.category"),
 }
 NO_RECORD = {("business-rule", "DMP-0432", "Bundle.entry[1].resource.subject.reference")}
-xfail_rooting = pytest.mark.xfail(strict=True, reason=ROOTING)
-
 REFUSED_DMP = [
     pytest.param(
         Refused(
             _verbatim(PDSM4DMP + "Bundle-example-td2-iti65-lot-soumission.json"), 422, NO_RECORD
         ),
         id="pdsm4dmp-td2-upstream-ins-key-invalid-so-no-record",
-        marks=xfail_rooting,
     ),
     pytest.param(
         Refused(_verbatim(PDSM4DMP + "Bundle-example-td2-1-remplacement.json"), 422, NO_RECORD),
         id="pdsm4dmp-td2.1-upstream-ins-key-invalid-so-no-record",
-        marks=xfail_rooting,
     ),
     pytest.param(
         Refused(_pdsm_replace_verbatim, 422, NO_RECORD),
         id="pdsm-replace-names-its-own-patient-id-not-one-of-this-server",
-        marks=xfail_rooting,
     ),
     pytest.param(
         Refused(
             _td2_for_an_open_record("Bundle-example-td2-iti65-lot-soumission.json"), 422, TD2_DOC1
         ),
         id="pdsm4dmp-td2-for-an-open-record-upstream-metadata-not-dmp",
-        marks=xfail_rooting,
     ),
     pytest.param(
         Refused(_td2_for_an_open_record("Bundle-example-td2-1-remplacement.json"), 422, TD2_DOC1),
         id="pdsm4dmp-td2.1-for-an-open-record-upstream-metadata-not-dmp",
-        marks=xfail_rooting,
     ),
     pytest.param(
         Refused(
@@ -264,7 +250,6 @@ REFUSED_DMP = [
             },
         ),
         id="pdsm-replace-for-its-record-upstream-hash-label-system-class-wrong",
-        marks=xfail_rooting,
     ),
 ]
 
@@ -316,14 +301,12 @@ REFUSED_MHD = [
             NO_RECORD,
         ),
         id="simple-verbatim-names-its-own-patient-id-not-one-of-this-server",
-        marks=xfail_rooting,
     ),
     pytest.param(
         Refused(
             _verbatim(MHD + "Bundle-ex-minimalProvideDocumentBundleSimple.json"), 422, NO_RECORD
         ),
         id="minimal-its-patient-entry-has-no-identifier-to-match",
-        marks=xfail_rooting,
     ),
     pytest.param(
         Refused(
@@ -332,7 +315,6 @@ REFUSED_MHD = [
             {("business-rule", "DMP-0432", "Bundle.entry[1].resource.subject")},
         ),
         id="minimal-contained-names-no-patient",
-        marks=xfail_rooting,
     ),
 ]
 

@@ -10,7 +10,6 @@ import re
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.interop.server import ServerProcess
 
@@ -45,14 +44,6 @@ def test_health_ready_metadata_and_a_refusal_without_token_sec_2(server: ServerP
     assert outcome["issue"][0]["details"]["coding"][0]["code"] == "DMP-0401"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeError,
-    reason="`opendmp serve --demo --profile mhd` exits 1 before serving: cli._print_demo loads "
-    "the demo documents (opendmp/demo.py) through submit_documents, whose DOC-1 checks under "
-    "the `mhd` profile refuse them: 'DMP-0201 DocumentReference.content[0].attachment.creation "
-    "is required'",
-)
 def test_the_demo_starts_with_the_mhd_profile(tmp_path: Path) -> None:
     """API.md Basics: `opendmp serve --profile mhd` runs the generic profile; with `--demo` it
     must start too (the demo data is the deployment's own, not an MHD client's)."""

@@ -142,7 +142,17 @@ def _parse(reader: BundleReader) -> ProvideBundleCommand:
         documents=tuple(draft for draft, _ in drafts),
         metadata_profile=reader.metadata_profile.value,
         entries=tuple(reader.plans[i] for i in sorted(reader.plans)),
+        subject_path=_subject_path(reader, documents[0]) if documents else "",
     )
+
+
+def _subject_path(reader: BundleReader, index: int) -> str:
+    """Where a DocumentReference names its patient: the reference, else the identifier."""
+    subject = as_dict(reader.resource(index).get("subject"))
+    base = f"Bundle.entry[{index}].resource.subject"
+    if subject.get("reference"):
+        return f"{base}.reference"
+    return f"{base}.identifier" if subject.get("identifier") else base
 
 
 def _metadata_profile(reader: BundleReader) -> MetadataProfile:

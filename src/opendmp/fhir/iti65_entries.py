@@ -238,6 +238,7 @@ def submission_set(
         authors=authors,
         title=text(resource.get("title")),
         subject=subject.ins if subject else None,
+        index=index,
     )
     return draft, subject
 

@@ -94,6 +94,7 @@ class SubmissionSetDraft:
     authors: tuple[Author, ...]
     title: str = ""
     subject: Ins | None = None
+    index: int | None = None  # position of the List in the bundle, for FHIRPaths
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,7 @@ class SubmitCommand:
     subject_ins: Ins | None  # … the INS (API.md §14)
     submission_set: SubmissionSetDraft
     documents: tuple[DocumentDraft, ...]
+    subject_path: str = ""  # FHIRPath of the element that names the patient, for errors
     # DOC-1 rules the bundle declares (API.md §25: `mhd-minimal` for an MHD Minimal bundle);
     # None: the deployment's profile
     metadata_profile: str | None = None
@@ -216,6 +218,15 @@ def _patient_defaults(ctx: ServiceContext, draft: DocumentDraft) -> DocumentDraf
     )
 
 
+def _subject_path(command: SubmitCommand) -> str:
+    """The subject of the bundle's first DocumentReference (API.md §14, §26)."""
+    if command.subject_path:
+        return command.subject_path
+    if command.documents:
+        return f"Bundle.entry[{command.documents[0].index}].resource.subject"
+    return "DocumentReference.subject"
+
+
 def _resolve_record(ctx: ServiceContext, uow: UnitOfWork, command: SubmitCommand) -> Record:
     """API.md §14, §26: the subject names an open record; reference and INS must agree."""
     by_id = uow.records.get(RecordId(command.record_id)) if command.record_id else None
@@ -224,7 +235,7 @@ def _resolve_record(ctx: ServiceContext, uow: UnitOfWork, command: SubmitCommand
             "DMP-0432",
             "the subject does not name a record of this service",
             rule="DOC-1",
-            path="DocumentReference.subject",
+            path=_subject_path(command),
         )
     record = by_id
     if command.subject_ins is not None:
@@ -234,14 +245,14 @@ def _resolve_record(ctx: ServiceContext, uow: UnitOfWork, command: SubmitCommand
                 "DMP-0432",
                 "no open record for this INS",
                 rule="DOC-1",
-                path="DocumentReference.subject.identifier",
+                path=_subject_path(command),
             )
         if record is not None and record.id != by_ins.id:
             raise BusinessRuleViolation(
                 "DMP-0483",
                 "subject reference and identifier name different patients",
                 rule="DOC-1",
-                path="DocumentReference.subject",
+                path=_subject_path(command),
             )
         record = by_ins
     if record is None or record.state is RecordState.DESTROYED:
@@ -249,7 +260,7 @@ def _resolve_record(ctx: ServiceContext, uow: UnitOfWork, command: SubmitCommand
             "DMP-0432",
             "no open record for this subject",
             rule="DOC-1",
-            path="DocumentReference.subject",
+            path=_subject_path(command),
         )
     return record
 
@@ -262,6 +273,7 @@ def _validate(
     errors: list[DmpError] = []
     warnings: dict[str, list[Issue]] = {}
     ss = command.submission_set
+    set_base = f"Bundle.entry[{ss.index}].resource" if ss.index is not None else None
     for issue in check_submission_set(
         SubmissionSetMetadata(
             unique_id=ss.unique_id,
@@ -274,7 +286,7 @@ def _validate(
         profile=profile,
     ):
         if issue.is_error:
-            errors.append(issue.as_error())
+            errors.append(issue.as_error(prefix=set_base))
         else:
             warnings.setdefault("submission-set", []).append(issue)
     seen: set[str] = set()
