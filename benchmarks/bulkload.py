@@ -163,6 +163,10 @@ def _init_worker(config: LoadConfig) -> None:
     _state["connection"].execute("SET synchronous_commit = off")
 
 
+def _ready(_: int) -> bool:
+    return "factory" in _state
+
+
 def documents_of_chunk(config: LoadConfig, start: int, stop: int) -> int:
     """The exact share of M for patients [start, stop): chunks add up to M."""
     return config.documents * stop // config.patients - config.documents * start // config.patients
@@ -318,6 +322,8 @@ def run(config: LoadConfig, *, fresh: bool) -> dict[str, Any]:
         context.Pool(config.workers, _init_worker, (config,)) as pool,
     ):
         bar = progress.add_task("documents", total=config.documents, rate="")
+        pool.map(_ready, range(config.workers * 4))  # workers initialized before the clock
+        prepared = time.perf_counter()
         for result in pool.imap_unordered(load_chunk, tasks(config.patients)):
             for name in totals:
                 totals[name] += result[name]

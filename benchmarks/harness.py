@@ -84,7 +84,9 @@ def machine() -> dict[str, Any]:
 
 
 def step(name: str, failures: dict[str, str], action: Callable[[], Any]) -> Any:
-    print(f"\n== {name} ==", flush=True)
+    """Run one step; the machine is shared, so its load average is printed with it."""
+    load1, load5, _ = os.getloadavg()
+    print(f"\n== {name} == (load average before: {load1:.2f} / {load5:.2f})", flush=True)
     began = time.perf_counter()
     try:
         return action()

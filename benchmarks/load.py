@@ -424,8 +424,11 @@ def main(argv: list[str] | None = None) -> list[PhaseResult]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="a running server's root (else one is started)")
     parser.add_argument("--server-pid", type=int, help="PID of the running server, for psutil")
-    parser.add_argument("--database-url", default=DEFAULT_HTTP_URL)
-    parser.add_argument("--home", type=Path, default=Path("var/bench/http"))
+    parser.add_argument(
+        "--database-url",
+        help="default: a fresh opendmp_bench_http, or the manifest's database with --manifest",
+    )
+    parser.add_argument("--home", type=Path, help="default: var/bench/http, or the manifest's")
     parser.add_argument("--workers", type=int, default=1, help="server worker processes")
     parser.add_argument("--manifest", type=Path, help="only ITI-67, on these bulk-loaded records")
     parser.add_argument("--patients", type=int, default=Plan.patients)
@@ -452,10 +455,12 @@ def main(argv: list[str] | None = None) -> list[PhaseResult]:
                      report=print_result)
         )  # fmt: skip
     elif args.manifest:
-        results = [search_bulk_on_new_server(args.database_url, args.home, args.manifest, plan,
-                                             workers=args.workers)]  # fmt: skip
+        url = args.database_url or json.loads(args.manifest.read_text())["url"]
+        home = args.home or args.manifest.parent
+        results = [search_bulk_on_new_server(url, home, args.manifest, plan, workers=args.workers)]
     else:
-        results = run_against_new_server(args.database_url, args.home, plan, workers=args.workers)
+        url, home = args.database_url or DEFAULT_HTTP_URL, args.home or Path("var/bench/http")
+        results = run_against_new_server(url, home, plan, workers=args.workers)
     if args.json:
         args.json.write_text(json.dumps([r.as_dict() for r in results], indent=2))
     return results
