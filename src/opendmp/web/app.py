@@ -29,6 +29,7 @@ from opendmp.web.errors import install_error_handlers
 from opendmp.web.logs import LogHasher, configure_logging
 from opendmp.web.metrics import Metrics
 from opendmp.web.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
+from opendmp.web.portal import mount_portals
 from opendmp.web.route_table import served_routes
 from opendmp.web.runtime import Runtime
 
@@ -72,6 +73,7 @@ def create_app(
         app.include_router(module.router)
     if auth.demo_issuer is not None:  # SEC-2: the demo issuer exists in demo mode only
         app.include_router(routes_dev.router)
+    mount_portals(app)  # the patient's and the professionals' portals (issue 4)
     if settings.cors_origin_list:
         app.add_middleware(
             CORSMiddleware,

@@ -1,0 +1,237 @@
+"""A professional's documents: viewer, upload with the DMP metadata, replace, archive, delete,
+mask, make visible to the patient (DOC-1, DOC-3..5, DOC-7, SPEC.md §5.2)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile
+from starlette.responses import Response
+
+from opendmp.domain import terminology
+from opendmp.domain.documents import DocumentEntry, Label
+from opendmp.domain.errors import DmpError, NotFound
+from opendmp.services.context import Call, ServiceContext
+from opendmp.services.retrieve_document import read_document, retrieve_document
+from opendmp.services.submit_documents import submit_documents
+from opendmp.services.update_documents import change_labels, delete_document, set_archived
+from opendmp.web.portal.documents import (
+    content_response,
+    parse_day,
+    type_groups,
+    viewer,
+    viewer_kind,
+)
+from opendmp.web.portal.messages import problem_of
+from opendmp.web.portal.routes_pro import ProPage, pro_page
+from opendmp.web.portal.upload import (
+    DEFAULT_DESIGNATION,
+    DEFAULT_FACILITY,
+    DEFAULT_SETTING,
+    FormProblem,
+    ProfessionalMetadata,
+    Upload,
+    professional_submission,
+)
+from opendmp.web.portal.view import FormView, PageView, PortalRoute, View
+
+router = APIRouter(prefix="/pro", route_class=PortalRoute, include_in_schema=False)
+
+
+def _document_of(page: ProPage, document_id: str) -> DocumentEntry:
+    document = read_document(page.view.services, page.call, document_id)
+    if document.record_id != page.record.id:
+        raise NotFound("DMP-0404", "no such document")
+    return document
+
+
+@router.get("/records/{record_id}/documents/{document_id}")
+def document(view: PageView, record_id: str, document_id: str) -> Response:
+    page = pro_page(view, record_id)
+    entry = _document_of(page, document_id)
+    data = None
+    if viewer_kind(entry) in ("cda", "text"):
+        entry, data = retrieve_document(view.services, page.call, document_id)
+    return view.page(
+        "pro/document.html",
+        **page.values("record", document=entry, viewer=viewer(entry, data)),
+    )
+
+
+@router.get("/records/{record_id}/documents/{document_id}/content")
+def content(view: PageView, record_id: str, document_id: str, download: str = "") -> Response:
+    page = pro_page(view, record_id)
+    entry, data = retrieve_document(view.services, page.call, document_id)
+    if entry.record_id != page.record.id:
+        raise NotFound("DMP-0404", "no such document")
+    return content_response(entry, data, download=bool(download))
+
+
+def _labels(add: Label | None = None, remove: Label | None = None) -> Callable[..., object]:
+    def change(ctx: ServiceContext, call: Call, entry: DocumentEntry) -> object:
+        labels = entry.effective_labels(ctx.clock.now())
+        wanted = (labels | {add} if add else labels) - ({remove} if remove else set())
+        return change_labels(ctx, call, entry.id, frozenset(wanted))
+
+    return change
+
+
+_ACTIONS: dict[str, tuple[Callable[..., object], str]] = {
+    "mask": (_labels(add=Label.MASQUE_PS), "masked"),  # DOC-7, TD3.3a
+    "unmask": (_labels(remove=Label.MASQUE_PS), "unmasked"),
+    "show-to-patient": (_labels(remove=Label.INVISIBLE_PATIENT), "shown-to-patient"),  # TD3.3b
+    "archive": (lambda ctx, call, e: set_archived(ctx, call, e.id, is_archived=True), "archived"),
+    "unarchive": (
+        lambda ctx, call, e: set_archived(ctx, call, e.id, is_archived=False),
+        "unarchived",
+    ),
+    "delete": (lambda ctx, call, e: delete_document(ctx, call, e.id), "deleted"),  # DOC-5
+}
+
+
+@router.post("/records/{record_id}/documents/{document_id}/{action}")
+def change_document(view: FormView, record_id: str, document_id: str, action: str) -> Response:
+    page = pro_page(view, record_id)
+    known = _ACTIONS.get(action)
+    if known is None:
+        raise NotFound("DMP-0404", "no such action")
+    run, ok = known
+    entry = _document_of(page, document_id)
+    run(view.services, page.call, entry)
+    if action == "delete":
+        return view.redirect(f"{page.base}/", ok=ok)
+    return view.redirect(f"{page.base}/documents/{document_id}", ok=ok)
+
+
+def _choices(view: View) -> dict[str, object]:
+    t = view.t
+
+    def listed(value_set: terminology.ValueSet) -> list[tuple[str, str]]:
+        return [(c.code, t.concept(value_set, c.code, c.system)) for c in value_set.concepts]
+
+    formats = [
+        (c.code, t.concept(terminology.format_codes(), c.code, c.system))
+        for c in terminology.format_codes().concepts
+        if c.properties.get("kind") != "signature"
+    ]
+    return {
+        "type_groups": type_groups(view.lang),
+        "facilities": listed(terminology.facility_type_codes()),
+        "settings": listed(terminology.practice_setting_codes()),
+        "formats": formats,
+        "designations": listed(terminology.content_type_codes()),
+    }
+
+
+def _upload_page(
+    view: View,
+    page: ProPage,
+    status: int = 200,
+    *,
+    replaces: DocumentEntry | None = None,
+    **values: object,
+) -> Response:
+    defaults: dict[str, object] = {
+        "form": {
+            "facility": DEFAULT_FACILITY,
+            "setting": DEFAULT_SETTING,
+            "designation": DEFAULT_DESIGNATION,
+            "custodian": page.call.actor.structure or "",
+            "type": replaces.type.code if replaces else "",
+            "title": replaces.title if replaces else "",
+        },
+        "form_error": "",
+        "problem": None,
+    }
+    return view.page(
+        "pro/upload.html",
+        status=status,
+        **page.values("upload", replaces=replaces, **_choices(view), **(defaults | values)),
+    )
+
+
+@router.get("/records/{record_id}/upload")
+def upload_form(view: PageView, record_id: str, replaces: str = "") -> Response:
+    page = pro_page(view, record_id)
+    replaced = _document_of(page, replaces) if replaces else None
+    return _upload_page(view, page, replaces=replaced)
+
+
+@router.post("/records/{record_id}/upload")
+def upload(
+    view: FormView,
+    record_id: str,
+    file: Annotated[UploadFile | None, File()] = None,
+    title: Annotated[str, Form()] = "",
+    type: Annotated[str, Form()] = "",
+    day: Annotated[str, Form()] = "",
+    description: Annotated[str, Form()] = "",
+    facility: Annotated[str, Form()] = DEFAULT_FACILITY,
+    setting: Annotated[str, Form()] = DEFAULT_SETTING,
+    format: Annotated[str, Form()] = "",
+    designation: Annotated[str, Form()] = DEFAULT_DESIGNATION,
+    custodian: Annotated[str, Form()] = "",
+    masked: Annotated[str, Form()] = "",
+    invisible_patient: Annotated[str, Form()] = "",
+    invisible_representatives: Annotated[str, Form()] = "",
+    replaces: Annotated[str, Form()] = "",
+) -> Response:
+    """TD2.1 (a blocked PS may still submit, R-PS-1) and DOC-3 replacement."""
+    page = pro_page(view, record_id)
+    form = {
+        "title": title,
+        "type": type,
+        "day": day,
+        "description": description,
+        "facility": facility,
+        "setting": setting,
+        "format": format,
+        "designation": designation,
+        "custodian": custodian,
+        "masked": masked,
+        "invisible_patient": invisible_patient,
+        "invisible_representatives": invisible_representatives,
+    }
+    labels = {
+        label
+        for label, on in (
+            (Label.MASQUE_PS, masked),
+            (Label.INVISIBLE_PATIENT, invisible_patient),
+            (Label.INVISIBLE_REPRESENTANTS_LEGAUX, invisible_representatives),
+        )
+        if on
+    }
+    replaced = _document_of(page, replaces) if replaces else None
+    given = Upload(
+        filename=(file.filename or "") if file is not None else "",
+        content_type=(file.content_type or "") if file is not None else "",
+        data=file.file.read() if file is not None else b"",
+        title=title,
+        type_code=type,
+        day=parse_day(day),
+        description=description,
+    )
+    meta = ProfessionalMetadata(
+        facility=facility,
+        setting=setting,
+        format=format,
+        designation=designation,
+        custodian=custodian,
+        labels=frozenset(labels),
+        replaces=replaced.id if replaced else None,
+    )
+    ctx = view.services
+    try:
+        command = professional_submission(record_id, page.call.actor, given, meta, ctx.clock.now())
+        result = submit_documents(ctx, page.call, command)
+    except FormProblem as problem:
+        error = view.t(f"form.{problem.key}")
+        return _upload_page(view, page, 400, replaces=replaced, form=form, form_error=error)
+    except DmpError as failure:
+        found = problem_of(view.t, failure)
+        return _upload_page(view, page, found.status, replaces=replaced, form=form, problem=found)
+    new_id = result.documents[0].id
+    return view.redirect(
+        f"{page.base}/documents/{new_id}", ok="replaced" if replaced else "uploaded"
+    )
