@@ -16,11 +16,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
-
-from tests.api.support import Api
 
 OPENDMP = str(Path(sys.executable).with_name("opendmp"))
 START_TIMEOUT = 60.0
@@ -68,7 +65,6 @@ class ServerProcess:
     demo_data: bool = True
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
-    starts: int = 0
 
     @property
     def base_url(self) -> str:
@@ -104,21 +100,33 @@ class ServerProcess:
         return self
 
     def start(self) -> ServerProcess:
-        """Start and wait until `/health` answers; the log tail explains a failure."""
+        """Start and wait until `/health` answers; the log tail explains a failure. A port
+        taken between `free_port()` and uvicorn's bind is replaced (three tries)."""
         assert self.process is None, "already running"
         self.home.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                self.command(),
-                env=self.environment(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,  # its own process group: a kill reaches every worker
-            )
-        self.starts += 1
-        self._wait_healthy()
-        return self
+        for attempt in range(3):
+            offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+            with self.log_path.open("ab") as log:
+                self.process = subprocess.Popen(
+                    self.command(),
+                    env=self.environment(),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,  # its own process group: a kill reaches every worker
+                )
+            try:
+                self._wait_healthy()
+                return self
+            except RuntimeError:
+                self.kill()
+                with self.log_path.open("rb") as log:
+                    log.seek(offset)
+                    taken = b"address already in use" in log.read().lower()
+                if not taken or attempt == 2:
+                    raise
+                self.port = free_port()
+        raise AssertionError("unreachable")
 
     def _wait_healthy(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
@@ -133,7 +141,6 @@ class ServerProcess:
                     if client.get("/health").status_code == 200:
                         return
                 time.sleep(0.1)
-        self.kill()
         raise RuntimeError(f"opendmp serve not healthy in {START_TIMEOUT}s:\n{self.log_tail()}")
 
     def log_tail(self, lines: int = 40) -> str:
@@ -162,9 +169,5 @@ class ServerProcess:
             self.kill()
         self.process = None
 
-    def client(self, **options: Any) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, timeout=options.pop("timeout", 30.0), **options)
-
-    def api(self) -> Api:
-        """The API tests' helper (tokens from POST /auth/dev/token, flows) over real HTTP."""
-        return Api(self.client())
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, timeout=30.0)
