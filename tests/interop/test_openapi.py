@@ -50,13 +50,6 @@ def test_the_server_publishes_an_openapi_document(dmp_server: ServerProcess) -> 
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the OpenAPI document is FastAPI's default: routes read raw query parameters and "
-    "bodies (web/deps.py QueryParams, FhirBody), so no search parameter, no request body and "
-    "no bearer security scheme is declared; schemathesis cannot generate FHIR bodies or "
-    "searches and only fuzzes path ids and headers",
-)
 def test_the_openapi_document_describes_searches_bodies_and_bearer_auth(
     dmp_server: ServerProcess,
 ) -> None:

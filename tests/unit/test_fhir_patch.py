@@ -290,3 +290,10 @@ def test_meta_change_errors(parameters: dict[str, Any], code: str) -> None:
         parse_meta_change(parameters, frozenset(), add=True)
     issues = getattr(caught.value, "issues", [caught.value])
     assert issues[0].code == code
+
+
+@pytest.mark.parametrize("op", [{}, [], None, 3, "jump"])
+def test_a_malformed_op_is_a_400_not_a_crash(op: object) -> None:
+    """Found by schemathesis: `{"op": {}}` crashed the PATCH handler (500)."""
+    with pytest.raises(InvalidRequest):
+        apply_json_patch({"resourceType": "DocumentReference"}, [{"op": op, "path": "/status"}])

@@ -158,7 +158,7 @@ def apply_json_patch(
         op_path = f"[{index}]"
         operation = as_dict(raw)
         op = operation.get("op")
-        if op not in _OPS:
+        if not isinstance(op, str) or op not in _OPS:
             raise _bad(f"operation {index}: op is one of {', '.join(sorted(_OPS))}", op_path)
         tokens = _pointer(operation.get("path"), result, f"{op_path}.path")
         has_value = "value" in operation

@@ -18,6 +18,7 @@ from opendmp import __version__
 from opendmp.bootstrap import Application, Authentication, build, build_authentication
 from opendmp.settings import Settings
 from opendmp.web import (
+    openapi,
     routes_audit,
     routes_consent,
     routes_dev,
@@ -74,6 +75,7 @@ def create_app(
     if auth.demo_issuer is not None:  # SEC-2: the demo issuer exists in demo mode only
         app.include_router(routes_dev.router)
     mount_portals(app)  # the patient's and the professionals' portals (issue 4)
+    openapi.install(app, runtime.routes)
     if settings.cors_origin_list:
         app.add_middleware(
             CORSMiddleware,
