@@ -11,8 +11,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.api.support import FHIR_JSON, NURSE, Api, consent
 from tests.interop.server import ServerProcess
 from tests.interop.support import fresh_ins
