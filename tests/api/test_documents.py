@@ -65,6 +65,18 @@ def test_itI_65_submission_answers_a_transaction_response_doc_1(
     assert found.json()["total"] == 2
 
 
+def test_iti_65_is_served_at_the_base_with_a_trailing_slash_too(
+    api: Api, patient: tuple[Ins, str]
+) -> None:
+    """`POST [base]/` answers like `POST [base]`: no redirect a client may not follow."""
+    ins, _ = patient
+    response = api.http.post(
+        "/fhir/", json=provide_bundle(ins, [Doc()]), headers={**FHIR_JSON, **api.professional()}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["type"] == "transaction-response"
+
+
 def test_the_subject_may_be_a_patient_reference_api_14(api: Api, patient: tuple[Ins, str]) -> None:
     ins, record_id = patient
     response = api.submit(

@@ -47,6 +47,7 @@ _MEDIA_TYPE = re.compile(r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(\s*;\s*[ 
 
 
 @router.post("")
+@router.post("/", include_in_schema=False)  # `[base]/` too: no 307 that a client may not follow
 def provide_document_bundle(
     call: CurrentCall, runtime: RuntimeDep, base: FhirBase, body: FhirBody
 ) -> FhirResponse:
