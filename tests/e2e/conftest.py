@@ -68,8 +68,10 @@ class Server:
             self.process.wait(timeout=15)
 
 
-def start_server(home: Path, extra_env: dict[str, str] | None = None) -> Server:
-    port = free_port()
+def start_server(
+    home: Path, extra_env: dict[str, str] | None = None, *, port: int | None = None
+) -> Server:
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     executable = Path(sys.executable).parent / "opendmp"
     command = [str(executable), "serve", "--demo", "--home", str(home), "--port", str(port)]
