@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install clean
+.PHONY: run test lint install clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,7 +20,7 @@ run: $(STAMP)
 	$(BIN)/opendmp serve --demo --home var/demo
 
 ## Install, then run every check and test (PostgreSQL tests need 127.0.0.1:5432; required when CI=true).
-test: $(STAMP) lint
+test: $(STAMP) lint browser
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
@@ -31,3 +31,7 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+## Debian's Chromium for the browser tests (tests/e2e); without it they skip, or fail when CI=true.
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "chromium could not be installed: the browser tests will be skipped (or fail when CI=true)"

@@ -125,7 +125,7 @@ def test_the_callback_checks_the_state_and_the_flow_cookie(server: Server) -> No
 
 
 def test_the_demo_token_endpoint_checks_pkce_and_single_use(server: Server) -> None:
-    verifier = "dBjftJeZ4CVP-mJ92IUdKjw3bW4s2NTkiR9EUdTz-bA"
+    verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
     with client(server) as http:
         form = authorize_form(http, "patient")
         form["code_challenge"] = code_challenge(verifier)

@@ -71,6 +71,13 @@ class Translator:
         local = moment.astimezone(zone) if zone is not None and moment.tzinfo else moment
         return self("format.datetime", date=self.date(local), time=local.strftime("%H:%M"))
 
+    def time(self, moment: dt.datetime | None) -> str:
+        if moment is None:
+            return ""
+        zone = _zone()
+        local = moment.astimezone(zone) if zone is not None and moment.tzinfo else moment
+        return local.strftime("%H:%M")
+
     def date(self, day: dt.date | dt.datetime | None) -> str:
         if day is None:
             return ""

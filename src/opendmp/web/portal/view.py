@@ -30,6 +30,7 @@ from opendmp.web.portal.state import PortalState, portal_of
 from opendmp.web.runtime import runtime_of
 
 PORTAL_CLIENT = "OpenDMP portal"
+WARNING_FLASHES = frozenset({"confirm-needed", "attest-needed", "settings-forced"})
 
 
 class SignInRequired(Exception):
@@ -117,6 +118,7 @@ class View:
             else "",
             "csrf": session.csrf if session else "",
             "flash": self.t(f"flash.{ok}") if ok and self.t.has(f"flash.{ok}") else "",
+            "flash_warn": ok in WARNING_FLASHES,
             **values,
         }
 
