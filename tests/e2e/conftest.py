@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -160,7 +161,22 @@ class Browse:
         if name and SCREENSHOTS:
             folder = Path(SCREENSHOTS)
             folder.mkdir(parents=True, exist_ok=True)
-            self.page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+            path = folder / f"{name}.png"
+            self.page.screenshot(path=str(path))
+            if shutil.which("pngquant"):  # docs/screenshots stay small (Debian's pngquant)
+                subprocess.run(
+                    [
+                        "pngquant",
+                        "--force",
+                        "--skip-if-larger",
+                        "--quality",
+                        "65-90",
+                        "--output",
+                        str(path),
+                        str(path),
+                    ],
+                    check=False,
+                )
 
     def click(self, selector: str) -> None:
         """Activate a link or a submit button with the keyboard (focus, Enter), as a person
