@@ -301,8 +301,9 @@ def run(config: LoadConfig, *, fresh: bool) -> dict[str, Any]:
     if not key_file.exists():
         FileKeyProvider.create(key_file)
     create_database(config.url, fresh=fresh)
+    stale = config.home / f"blobs.dropped-{os.getpid()}"
     if fresh and (config.home / "blobs").is_dir():
-        shutil.rmtree(config.home / "blobs")  # the blobs of the database just dropped
+        (config.home / "blobs").rename(stale)  # the dropped database's; deleted at the end
     with psycopg.connect(conninfo(config.url), autocommit=True) as connection:
         row = connection.execute("SELECT count(*) FROM records").fetchone()
         if row and row[0]:
@@ -345,6 +346,8 @@ def run(config: LoadConfig, *, fresh: bool) -> dict[str, Any]:
     os.sync()
     indexed = time.perf_counter()
     checked = verify_sample(config, samples)
+    if stale.is_dir():
+        shutil.rmtree(stale)
     manifest = config.home / "manifest.json"
     manifest.write_text(json.dumps({"url": config.url, "seed": config.seed, "records": samples}))
     figures = {

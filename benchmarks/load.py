@@ -217,7 +217,10 @@ async def _timed(
     if problem is None and check is not None:
         problem = check(response)
     if problem is not None:
-        recorder.error(problem)
+        recorder.error(
+            problem,
+            f"{response.request.method} {response.request.url.path} → {response.text[:300]}",
+        )
         return None
     recorder.ok(elapsed)
     return response

@@ -46,6 +46,7 @@ class Recorder:
         self.name = name
         self.latencies: list[float] = []
         self.errors: dict[str, int] = {}
+        self.samples: list[str] = []  # the first few errors in full, for the report
         self._lock = threading.Lock()
         self.started = time.perf_counter()
         self.ended: float | None = None
@@ -53,9 +54,11 @@ class Recorder:
     def ok(self, seconds: float) -> None:
         self.latencies.append(seconds)
 
-    def error(self, kind: str) -> None:
+    def error(self, kind: str, detail: str = "") -> None:
         with self._lock:
             self.errors[kind] = self.errors.get(kind, 0) + 1
+            if detail and len(self.samples) < 5:
+                self.samples.append(f"{kind}: {detail}")
 
     def stop(self) -> None:
         self.ended = time.perf_counter()
@@ -73,6 +76,7 @@ class Recorder:
             p99_ms=round(percentile(values, 0.99) * 1000, 2),
             per_s=round(len(values) / wall, 1) if wall > 0 else 0.0,
             error_kinds=dict(self.errors),
+            extra={"error_samples": list(self.samples)} if self.samples else {},
         )
 
 
