@@ -64,6 +64,30 @@ def test_blocked_professional_is_refused_R_PS_1(browse: Browse) -> None:
     assert "DMP-0412" in text and "R-PS-1" in text
 
 
+def test_blocked_professional_may_still_submit_R_PS_1(tabs: Tabs, tmp_path: Path) -> None:
+    blocked = tabs.open()
+    blocked.sign_in("pro", "blocked")
+    blocked.page.fill("#s-ins", PATIENT_INS)
+    blocked.page.select_option("#s-system", DEMO_SYSTEM)
+    blocked.click("form[action='/pro/search'] button[type=submit]")
+    blocked.click("form[action='/pro/deposit'] button[type=submit]")
+    assert PATIENT_INS in blocked.text()
+    blocked.page.set_input_files("#u-file", str(write(tmp_path, "l.pdf", minimal_pdf("Lettre"))))
+    blocked.page.fill("#u-title", "Lettre du Dr Petit")
+    blocked.page.select_option("#u-type", "11488-4")
+    blocked.click("form[action='/pro/deposit/submit'] button[type=submit]")
+    assert "information obligatoire manquante" in blocked.text()  # no structure: custodian
+    blocked.page.set_input_files("#u-file", str(write(tmp_path, "l.pdf", minimal_pdf("Lettre"))))
+    blocked.page.fill("#u-custodian", "1750000018")
+    blocked.click("form[action='/pro/deposit/submit'] button[type=submit]")
+    assert "Le document a été déposé dans le dossier du patient." in blocked.text()
+
+    patient = tabs.open()
+    base = open_own_record(patient)
+    patient.visit(f"{base}/documents")
+    assert "Lettre du Dr Petit" in patient.text()
+
+
 def test_self_authorization_needs_the_attestation_R_PS_2(browse: Browse) -> None:
     record = pro_find(browse, "emergency")
     text = browse.text()

@@ -4,14 +4,16 @@ mask, make visible to the patient (DOC-1, DOC-3..5, DOC-7, SPEC.md §5.2)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, UploadFile
 from starlette.responses import Response
 
 from opendmp.domain import terminology
 from opendmp.domain.documents import DocumentEntry, Label
 from opendmp.domain.errors import DmpError, NotFound
+from opendmp.domain.identifiers import Ins
 from opendmp.services.context import Call, ServiceContext
 from opendmp.services.retrieve_document import read_document, retrieve_document
 from opendmp.services.submit_documents import submit_documents
@@ -147,7 +149,9 @@ def _upload_page(
     return view.page(
         "pro/upload.html",
         status=status,
-        **page.values("upload", replaces=replaces, **_choices(view), **(defaults | values)),
+        **page.values(
+            "upload", replaces=replaces, hidden={}, **_choices(view), **(defaults | values)
+        ),
     )
 
 
@@ -158,10 +162,44 @@ def upload_form(view: PageView, record_id: str, replaces: str = "") -> Response:
     return _upload_page(view, page, replaces=replaced)
 
 
-@router.post("/records/{record_id}/upload")
-def upload(
-    view: FormView,
-    record_id: str,
+@dataclass
+class UploadFields:
+    """The professional's upload form, as posted."""
+
+    file: UploadFile | None
+    values: dict[str, str]
+
+    def upload(self) -> Upload:
+        v, file = self.values, self.file
+        return Upload(
+            filename=(file.filename or "") if file is not None else "",
+            content_type=(file.content_type or "") if file is not None else "",
+            data=file.file.read() if file is not None else b"",
+            title=v["title"],
+            type_code=v["type"],
+            day=parse_day(v["day"]),
+            description=v["description"],
+        )
+
+    def metadata(self, replaces: str | None = None) -> ProfessionalMetadata:
+        v = self.values
+        flags = (
+            (Label.MASQUE_PS, "masked"),
+            (Label.INVISIBLE_PATIENT, "invisible_patient"),
+            (Label.INVISIBLE_REPRESENTANTS_LEGAUX, "invisible_representatives"),
+        )
+        return ProfessionalMetadata(
+            facility=v["facility"],
+            setting=v["setting"],
+            format=v["format"],
+            designation=v["designation"],
+            custodian=v["custodian"],
+            labels=frozenset(label for label, name in flags if v[name]),
+            replaces=replaces,
+        )
+
+
+async def _fields(
     file: Annotated[UploadFile | None, File()] = None,
     title: Annotated[str, Form()] = "",
     type: Annotated[str, Form()] = "",
@@ -175,11 +213,8 @@ def upload(
     masked: Annotated[str, Form()] = "",
     invisible_patient: Annotated[str, Form()] = "",
     invisible_representatives: Annotated[str, Form()] = "",
-    replaces: Annotated[str, Form()] = "",
-) -> Response:
-    """TD2.1 (a blocked PS may still submit, R-PS-1) and DOC-3 replacement."""
-    page = pro_page(view, record_id)
-    form = {
+) -> UploadFields:
+    values = {
         "title": title,
         "type": type,
         "day": day,
@@ -193,45 +228,101 @@ def upload(
         "invisible_patient": invisible_patient,
         "invisible_representatives": invisible_representatives,
     }
-    labels = {
-        label
-        for label, on in (
-            (Label.MASQUE_PS, masked),
-            (Label.INVISIBLE_PATIENT, invisible_patient),
-            (Label.INVISIBLE_REPRESENTANTS_LEGAUX, invisible_representatives),
-        )
-        if on
-    }
+    return UploadFields(file, values)
+
+
+Fields = Annotated[UploadFields, Depends(_fields)]
+
+
+@router.post("/records/{record_id}/upload")
+def upload(
+    view: FormView, record_id: str, fields: Fields, replaces: Annotated[str, Form()] = ""
+) -> Response:
+    """TD2.1 and DOC-3 replacement."""
+    page = pro_page(view, record_id)
     replaced = _document_of(page, replaces) if replaces else None
-    given = Upload(
-        filename=(file.filename or "") if file is not None else "",
-        content_type=(file.content_type or "") if file is not None else "",
-        data=file.file.read() if file is not None else b"",
-        title=title,
-        type_code=type,
-        day=parse_day(day),
-        description=description,
-    )
-    meta = ProfessionalMetadata(
-        facility=facility,
-        setting=setting,
-        format=format,
-        designation=designation,
-        custodian=custodian,
-        labels=frozenset(labels),
-        replaces=replaced.id if replaced else None,
-    )
     ctx = view.services
     try:
-        command = professional_submission(record_id, page.call.actor, given, meta, ctx.clock.now())
+        command = professional_submission(
+            record_id,
+            page.call.actor,
+            fields.upload(),
+            fields.metadata(replaced.id if replaced else None),
+            ctx.clock.now(),
+        )
         result = submit_documents(ctx, page.call, command)
     except FormProblem as problem:
         error = view.t(f"form.{problem.key}")
-        return _upload_page(view, page, 400, replaces=replaced, form=form, form_error=error)
+        return _upload_page(
+            view, page, 400, replaces=replaced, form=fields.values, form_error=error
+        )
     except DmpError as failure:
         found = problem_of(view.t, failure)
-        return _upload_page(view, page, found.status, replaces=replaced, form=form, problem=found)
+        return _upload_page(
+            view, page, found.status, replaces=replaced, form=fields.values, problem=found
+        )
     new_id = result.documents[0].id
     return view.redirect(
         f"{page.base}/documents/{new_id}", ok="replaced" if replaced else "uploaded"
     )
+
+
+def _deposit_page(
+    view: View, ins: str, system: str, status: int = 200, **values: object
+) -> Response:
+    view.require("pro")
+    defaults: dict[str, object] = {
+        "form": {
+            "facility": DEFAULT_FACILITY,
+            "setting": DEFAULT_SETTING,
+            "designation": DEFAULT_DESIGNATION,
+            "custodian": view.call().actor.structure or "",
+        },
+        "form_error": "",
+        "problem": None,
+    }
+    return view.page(
+        "pro/deposit.html",
+        status=status,
+        hidden={"ins": ins, "system": system},
+        **_choices(view),
+        **(defaults | values),
+    )
+
+
+@router.post("/deposit")
+def deposit_form(
+    view: FormView, ins: Annotated[str, Form()] = "", system: Annotated[str, Form()] = ""
+) -> Response:
+    """R-PS-1: a blocked professional may still submit, naming the patient by INS."""
+    return _deposit_page(view, "".join(ins.split()).upper(), system)
+
+
+@router.post("/deposit/submit")
+def deposit(
+    view: FormView,
+    fields: Fields,
+    ins: Annotated[str, Form()] = "",
+    system: Annotated[str, Form()] = "",
+) -> Response:
+    """TD2.1 by INS (API.md §14): the service resolves the record and decides."""
+    view.require("pro")
+    call = view.call()
+    ctx = view.services
+    try:
+        command = professional_submission(
+            None,
+            call.actor,
+            fields.upload(),
+            fields.metadata(),
+            ctx.clock.now(),
+            subject_ins=Ins(system, ins),
+        )
+        submit_documents(ctx, call, command)
+    except FormProblem as problem:
+        error = view.t(f"form.{problem.key}")
+        return _deposit_page(view, ins, system, 400, form=fields.values, form_error=error)
+    except DmpError as failure:
+        found = problem_of(view.t, failure)
+        return _deposit_page(view, ins, system, found.status, form=fields.values, problem=found)
+    return view.redirect("/pro/", ok="deposited")

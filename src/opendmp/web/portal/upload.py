@@ -22,6 +22,7 @@ from opendmp.domain.documents import (
     Coding,
     Label,
 )
+from opendmp.domain.identifiers import Ins
 from opendmp.services.submit_documents import (
     DocumentDraft,
     SubmissionSetDraft,
@@ -112,11 +113,16 @@ def _moment(day: date | None, now: datetime) -> datetime:
 
 
 def _command(
-    record_id: str, author: Author, draft: DocumentDraft, designation: Coding, now: datetime
+    record_id: str | None,
+    author: Author,
+    draft: DocumentDraft,
+    designation: Coding,
+    now: datetime,
+    subject_ins: Ins | None = None,
 ) -> SubmitCommand:
     return SubmitCommand(
         record_id=record_id,
-        subject_ins=None,
+        subject_ins=subject_ins,
         submission_set=SubmissionSetDraft(
             unique_id=new_oid(),
             source_id=PORTAL_SOURCE_ID,
@@ -182,9 +188,16 @@ class ProfessionalMetadata:
 
 
 def professional_submission(
-    record_id: str, actor: Actor, upload: Upload, meta: ProfessionalMetadata, now: datetime
+    record_id: str | None,
+    actor: Actor,
+    upload: Upload,
+    meta: ProfessionalMetadata,
+    now: datetime,
+    *,
+    subject_ins: Ins | None = None,
 ) -> SubmitCommand:
-    """TD2.1 / DOC-3: a professional's document, or the new version of one it replaces."""
+    """TD2.1 / DOC-3: a professional's document, or the new version of one it replaces; the
+    record named by its id, or by the INS (API.md §14) for a PS that may not read it."""
     type_coding, category = _checked(upload, None)
     media = content_type_of(upload.filename, upload.content_type, upload.data)
     format_code = meta.format or _FORMATS_BY_TYPE.get(media, "")
@@ -220,4 +233,4 @@ def professional_submission(
         creation=now,
     )
     designation = _concept_coding(terminology.content_type_codes(), meta.designation, "designation")
-    return _command(record_id, author, draft, designation, now)
+    return _command(record_id, author, draft, designation, now, subject_ins)
