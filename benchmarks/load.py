@@ -44,10 +44,12 @@ from benchmarks.datagen import (
 )
 from benchmarks.servers import ServerProbe
 from benchmarks.stats import PhaseResult, Recorder
+from opendmp.domain.habilitation import HabilitationMatrix
 
 FHIR_JSON = "application/fhir+json"
 PRODUCER_GP = PRODUCERS[0]
 DOCUMENT_BYTES = 20_000
+PREBUILT_BUNDLES = 6_000  # built before the phases (~170 MB); a soak builds more as it goes
 DEFAULT_HTTP_URL = "postgresql://postgres@127.0.0.1:5432/opendmp_bench_http"
 
 
@@ -162,6 +164,8 @@ class Session:
     retrievals: list[str] = field(default_factory=list)
     bundles: list[bytes] = field(default_factory=list)  # built before the phases
     make_bundle: Callable[[int], bytes] | None = None  # more, built on demand (soak)
+    bundle_types: dict[int, str] = field(default_factory=dict)  # typeCode of bundle n
+    unreadable: frozenset[str] = frozenset()  # typeCodes the caller may not read (R-PS-5)
 
 
 async def run_phase(
@@ -236,6 +240,7 @@ def bundle_maker(
         now = datetime.now(UTC)
         person, reference = session.patients[n % len(session.patients)]
         spec = mix.draw(rng, since=since, until=now)
+        session.bundle_types[n] = spec.kind.type.code
         data = make_pdf(DOCUMENT_BYTES, [spec.title, f"{person.given} {person.family}"], rng=rng)
         doc = BundleDocument(spec, data, f"{BENCH_OID}.3.{run_id}.{n}")
         bundle = provide_bundle(
@@ -264,7 +269,9 @@ def operations(session: Session, rng: random.Random) -> dict[str, Callable[..., 
         response = await _timed(
             recorder, client.post("/fhir", content=body, headers=post_headers), 200
         )
-        if response is not None:
+        # R-PS-5: a type the caller's profession may not read answers 404 (API.md §6): it
+        # is submitted like any other but not retrieved.
+        if response is not None and session.bundle_types.get(index) not in session.unreadable:
             session.retrievals.extend(session.target.retrievals(response.json()))
 
     async def iti67(_: int, recorder: Recorder) -> None:
@@ -340,6 +347,7 @@ async def run_load(
 
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60.0) as client:
         session = Session(client, target, await target.headers(client, caller), [])
+        session.unreadable = HabilitationMatrix.default().denied_types(caller.profession)
         # Fresh INS for each run, above any bulk-loaded index (bulkload numbers from 0).
         offset = 10_000_000 + int(run_id) % 80_000 * 1000
         people = [patient(offset + i, names, seed=plan.seed) for i in range(plan.patients)]
@@ -349,7 +357,8 @@ async def run_load(
         mix = DocumentMix(staff)
         mixed_writes = int(plan.mixed * plan.mix["iti65"] * 1.3) + 20  # draws vary
         session.make_bundle = bundle_maker(session, mix, rng, run_id)
-        session.bundles = [session.make_bundle(n) for n in range(plan.iti65 + mixed_writes)]
+        prebuilt = min(plan.iti65 + mixed_writes, PREBUILT_BUNDLES)  # the rest on demand
+        session.bundles = [session.make_bundle(n) for n in range(prebuilt)]
         kinds = operations(session, rng)
         done(
             await run_phase(
