@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
 
@@ -51,11 +51,14 @@ class AuditEntry:
     hash: str = ""
 
     def content(self) -> dict[str, object]:
-        data = asdict(self)
-        data.pop("hash")
+        """Every field but the hash, as JSON-ready values (the hashed content)."""
+        data: dict[str, object] = {name: getattr(self, name) for name in _HASHED_FIELDS}
         data["recorded_at"] = self.recorded_at.isoformat()
         data["outcome"] = self.outcome.value
         return data
+
+
+_HASHED_FIELDS = tuple(f.name for f in fields(AuditEntry) if f.name != "hash")
 
 
 def entry_hash(entry: AuditEntry) -> str:
