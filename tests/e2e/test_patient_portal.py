@@ -29,13 +29,12 @@ from tests.e2e.flows import (
 def test_dashboard_state_latest_documents_and_emergency_alert_R_EM_3(tabs: Tabs) -> None:
     """An emergency access by a professional appears as an alert with its reason (R-EM-3)."""
     doctor = tabs.open()
-    base = pro_find(doctor, "emergency")
+    pro_find(doctor, "emergency")
     doctor.click("a:has-text('Accéder en urgence')")
     doctor.page.fill("#e-reason", "Patiente inconsciente aux urgences")
     doctor.page.check("#e-confirm")
     doctor.click("button:has-text('Accéder au dossier en urgence')")
     assert "Accès en mode bris de glace" in doctor.text("body")
-    assert base
 
     patient = tabs.open()
     open_own_record(patient)
@@ -194,7 +193,7 @@ def test_emergency_settings_and_notifications_section_5_4(tabs: Tabs) -> None:
     """Refusing both emergency modes forces masked-in-emergency off (§5.4); break-the-glass
     is then refused to a professional (R-EM-1)."""
     patient = tabs.open()
-    base = open_own_record(patient)
+    open_own_record(patient)
     patient.click("nav a:has-text('Urgences et notifications')")
     assert patient.page.is_checked("#s-c15") and patient.page.is_checked("#s-btg")
     assert patient.page.input_value("#s-email") == "camille.durand@example.org"
@@ -220,7 +219,6 @@ def test_emergency_settings_and_notifications_section_5_4(tabs: Tabs) -> None:
     patient.page.check("#s-btg")
     patient.click("form[action$='/settings'] button[type=submit]")
     assert "Vos choix sont enregistrés." in patient.text()
-    assert base
 
 
 def test_history_timeline_filters_and_emergency_highlight_AUD_3(tabs: Tabs) -> None:
@@ -250,7 +248,7 @@ def test_history_timeline_filters_and_emergency_highlight_AUD_3(tabs: Tabs) -> N
 
 
 def test_export_archive_with_documents_and_metadata_R_PAT_2(browse: Browse) -> None:
-    base = open_own_record(browse)
+    open_own_record(browse)
     browse.click("nav a:has-text('Export et fermeture')")
     with browse.page.expect_download() as download:
         browse.page.click('a:has-text("Télécharger l\'archive")')
@@ -264,7 +262,6 @@ def test_export_archive_with_documents_and_metadata_R_PAT_2(browse: Browse) -> N
         assert archive.read(document["file"]).startswith(b"%PDF")
     masked = next(d for d in metadata["documents"] if d["title"] == "Ordonnance")
     assert masked["securityLabels"] == ["MASQUE_PS"]
-    assert base
 
 
 def test_close_and_reopen_the_record_REC_3_REC_5(tabs: Tabs) -> None:
