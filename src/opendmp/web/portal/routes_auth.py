@@ -28,7 +28,12 @@ _HOME_OF_SIDE = {"patient": "/patient/", "pro": "/pro/"}
 
 @router.get("/")
 async def home(view: PageView) -> Response:
-    return view.page("home.html", can_sign_in={s: view.portal.config.can_sign_in(s) for s in SIDES})
+    config = view.portal.config
+    return view.page(
+        "home.html",
+        can_sign_in={side: config.can_sign_in(side) for side in SIDES},
+        is_demo=config.demo,
+    )
 
 
 @router.get("/lang/{code}")
