@@ -101,15 +101,21 @@ class HttpOidcClient:
 
     def __init__(self, provider: OidcProvider, http: httpx.Client | None = None) -> None:
         self.provider = provider
-        self._http = http or httpx.Client(timeout=_TIMEOUT, follow_redirects=False)
+        self._http = http  # None: one short-lived client per request (sign-ins are rare)
         self._endpoints: tuple[str, str] | None = None
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+        if self._http is not None:
+            return self._json(self._http.request(method, url, **kwargs))
+        with httpx.Client(timeout=_TIMEOUT, follow_redirects=False) as http:
+            return self._json(http.request(method, url, **kwargs))
 
     def _discover(self) -> tuple[str, str]:
         p = self.provider
         if p.authorization_endpoint and p.token_endpoint:
             return p.authorization_endpoint, p.token_endpoint
         if self._endpoints is None:
-            document = self._json(self._http.get(p.effective_discovery_url))
+            document = self._request("GET", p.effective_discovery_url)
             authorize = p.authorization_endpoint or str(document.get("authorization_endpoint", ""))
             token = p.token_endpoint or str(document.get("token_endpoint", ""))
             if not authorize or not token:
@@ -151,12 +157,9 @@ class HttpOidcClient:
             form["client_secret"] = p.client_secret
         try:
             _, token = self._discover()
-            return self._json(self._http.post(token, data=form))
+            return self._request("POST", token, data=form)
         except httpx.HTTPError:
             raise SignInError("provider", "token request failed") from None
-
-    def close(self) -> None:
-        self._http.close()
 
 
 def verified_claims(

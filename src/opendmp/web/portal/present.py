@@ -39,12 +39,6 @@ class Present:
             return ""
         return self.t.concept(terminology.class_codes(), coding.code, coding.system)
 
-    def coding(self, coding: Coding | None, table: str) -> str:
-        if coding is None or not coding.code:
-            return ""
-        value_set = getattr(terminology, table)()
-        return self.t.concept(value_set, coding.code, coding.system)
-
     def profession(self, code: str | None) -> str:
         return self.t.concept(terminology.professions(), code) if code else ""
 

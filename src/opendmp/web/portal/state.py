@@ -11,7 +11,6 @@ from opendmp.web.portal.config import DEMO_CLIENT_ID, PortalConfig
 from opendmp.web.portal.demo_authority import DemoAuthority, DemoOidcClient
 from opendmp.web.portal.oidc import HttpOidcClient, OidcClient
 from opendmp.web.portal.session import SessionCodec
-from opendmp.web.runtime import Runtime, runtime_of
 
 
 @dataclass
@@ -36,16 +35,7 @@ class PortalState:
             self.clients[side] = client
         return client
 
-    def close(self) -> None:
-        for client in self.clients.values():
-            if isinstance(client, HttpOidcClient):
-                client.close()
-
 
 def portal_of(request: Request) -> PortalState:
     state: PortalState = request.app.state.portal
     return state
-
-
-def runtime(request: Request) -> Runtime:
-    return runtime_of(request)
