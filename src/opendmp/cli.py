@@ -235,6 +235,7 @@ def _print_demo(application: Application) -> None:
     ins = f"urn:oid:{patient.system}|{patient.value}"
     typer.echo(
         f"""
+Portals (browser)    {url}/  (patient: {url}/patient/  professional: {url}/pro/)
 FHIR base            {url}/fhir
 CapabilityStatement  {url}/fhir/metadata
 Health, readiness    {url}/health  {url}/ready
