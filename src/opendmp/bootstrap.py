@@ -8,10 +8,11 @@ from typing import Any
 
 from opendmp.adapters.blobs import FilesystemBlobStore, S3BlobStore
 from opendmp.adapters.crypto import EnvelopeVault, FileKeyProvider
+from opendmp.adapters.demo_tokens import DemoIssuer
 from opendmp.adapters.mail import SmtpMailSender
 from opendmp.adapters.sql.engine import make_engine, upgrade
 from opendmp.adapters.sql.uow import SqlUnitOfWorkFactory
-from opendmp.adapters.tokens import DemoIssuer, TokenVerifier, parse_trusted_issuers
+from opendmp.adapters.tokens import TokenVerifier, parse_trusted_issuers
 from opendmp.domain.habilitation import HabilitationMatrix
 from opendmp.services.context import ServiceContext, SystemClock
 from opendmp.services.ports import BlobStore, Deployment, Limits, MailSender

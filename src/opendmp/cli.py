@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 
 from opendmp.adapters.crypto import CryptoError
+from opendmp.adapters.demo_tokens import DemoKeyError, demo_claims
 from opendmp.adapters.sql.engine import make_engine, upgrade
-from opendmp.adapters.tokens import DemoKeyError, demo_claims
 from opendmp.bootstrap import Application, build, build_authentication, demo_issuer
 from opendmp.domain.actors import Actor, ActorKind
 from opendmp.domain.errors import DmpError, InvalidRequest

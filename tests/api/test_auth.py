@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from opendmp.adapters.tokens import DemoIssuer
+from opendmp.adapters.demo_tokens import DemoIssuer
 from opendmp.bootstrap import Application, build
 from opendmp.settings import Settings
 from opendmp.web.app import create_app

@@ -26,15 +26,12 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
+from opendmp.adapters.demo_tokens import DemoIssuer, DemoKeyError, demo_claims, dev_token_claims
 from opendmp.adapters.tokens import (
-    DemoIssuer,
-    DemoKeyError,
     TokenError,
     TokenFailure,
     TokenVerifier,
     TrustedIssuer,
-    demo_claims,
-    dev_token_claims,
     parse_trusted_issuers,
 )
 from opendmp.domain.actors import AccessMode, ActorKind, AuthMode, Card

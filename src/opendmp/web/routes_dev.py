@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from opendmp.adapters.tokens import DemoIssuer, dev_token_claims
+from opendmp.adapters.demo_tokens import DemoIssuer, dev_token_claims
 from opendmp.web.deps import FhirBody
 from opendmp.web.runtime import runtime_of
 

@@ -19,7 +19,7 @@ from typing import Any
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from opendmp import demo
-from opendmp.adapters.tokens import DemoIssuer, demo_claims
+from opendmp.adapters.demo_tokens import DemoIssuer, demo_claims
 from opendmp.domain.actors import AccessMode, Actor
 from opendmp.domain.identifiers import Ins
 from opendmp.web.portal.oidc import SignInError, SignInFlow, authorization_query, code_challenge
