@@ -12,16 +12,16 @@ from opendmp.fhir.capability import (
     RouteSpec,
     SearchParam,
     capability_statement,
-    default_routes,
     operation,
 )
+from opendmp.web.route_table import served_routes
 
 BASE = "https://dmp.example/fhir"
 
 
 @pytest.mark.parametrize("profile", ["dmp", "mhd"])
 def test_capability_statement_validates_and_declares_the_dmp_operations(profile: str) -> None:
-    statement = capability_statement(default_routes(), BASE, profile, released=date(2026, 3, 1))
+    statement = capability_statement(served_routes(), BASE, profile, released=date(2026, 3, 1))
     get_fhir_model_class("CapabilityStatement").model_validate(statement)
     assert statement["fhirVersion"] == "4.0.1" and statement["kind"] == "instance"
     assert statement["instantiates"] == list(INSTANTIATES)

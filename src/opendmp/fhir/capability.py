@@ -1,7 +1,7 @@
 """CapabilityStatement generated from the route table (API.md Basics: `GET /fhir/metadata`).
 
 The web layer owns the routes and passes them as `RouteSpec`s, so what is declared is what
-is served. `default_routes()` is the table API.md describes; the DMP operations
+is served (`web/route_table.py`). The DMP operations
 (`$dmp-open`, `$dmp-close`, `$dmp-reopen`, `$dmp-settings`) have OpenDMP canonical URLs,
 `$everything`, `$meta-add`, `$meta-delete` the HL7 ones.
 """
@@ -158,78 +158,3 @@ def _transaction_doc(code: str, profile: str) -> dict[str, str]:
         else [MHD_MINIMAL_BUNDLE, *sorted(MHD_COMPREHENSIVE_BUNDLES)]
     )
     return {"documentation": "ITI-65 Provide Document Bundle: " + ", ".join(accepted)}
-
-
-def _params(*specs: tuple[str, str]) -> tuple[SearchParam, ...]:
-    return tuple(SearchParam(name, kind) for name, kind in specs)
-
-
-def default_routes() -> list[RouteSpec]:
-    """The routes of API.md: ITI-65/66/67/68, PDQm, Consent, AuditEvent, DMP operations."""
-    patient_params = (("patient", "reference"), ("patient.identifier", "token"))
-    return [
-        RouteSpec("", interactions=("transaction",)),
-        RouteSpec(
-            "Patient",
-            interactions=("read", "search-type"),
-            search_params=_params(("identifier", "token"), ("_id", "token")),
-            operations=(
-                operation("dmp-open", "Open a DMP (Parameters: patient, consent, representative)"),
-                operation("dmp-close", "Close a DMP (reason: patient-request | death)"),
-                operation("dmp-reopen", "Reopen a closed DMP"),
-                operation("dmp-settings", "Read or change the patient's settings"),
-                operation("everything", "What this caller may see of the record"),
-            ),
-        ),
-        RouteSpec(
-            "DocumentReference",
-            interactions=("read", "search-type", "patch", "delete"),
-            search_params=_params(
-                *patient_params,
-                ("status", "token"),
-                ("type", "token"),
-                ("category", "token"),
-                ("date", "date"),
-                ("creation", "date"),
-                ("period", "date"),
-                ("author.identifier", "token"),
-                ("facility", "token"),
-                ("setting", "token"),
-                ("event", "token"),
-                ("security-label", "token"),
-                ("identifier", "token"),
-            ),
-            operations=(operation("meta-add"), operation("meta-delete")),
-            documentation="ITI-67 Find Document References; PATCH (PDSm) and $meta-add/delete",
-        ),
-        RouteSpec(
-            "List",
-            interactions=("read", "search-type"),
-            search_params=_params(
-                *patient_params,
-                ("code", "token"),
-                ("status", "token"),
-                ("date", "date"),
-                ("designationType", "token"),
-                ("sourceId", "token"),
-                ("identifier", "token"),
-            ),
-            documentation="ITI-66 Find Document Lists (SubmissionSets)",
-        ),
-        RouteSpec("Binary", interactions=("read",), documentation="ITI-68 Retrieve Document"),
-        RouteSpec(
-            "Consent",
-            interactions=("read", "create", "delete", "search-type"),
-            search_params=_params(("patient", "reference")),
-        ),
-        RouteSpec(
-            "AuditEvent",
-            interactions=("search-type",),
-            search_params=_params(
-                *patient_params,
-                ("date", "date"),
-                ("agent", "reference"),
-                ("agent.identifier", "token"),
-            ),
-        ),
-    ]
