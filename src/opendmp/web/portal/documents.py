@@ -10,15 +10,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.responses import Response
 
 from opendmp.domain import terminology
 from opendmp.domain.documents import DocumentEntry
+from opendmp.domain.errors import NotFound
+from opendmp.domain.record import Record
 from opendmp.services.context import Call, ServiceContext
 from opendmp.services.find_documents import find_documents
 from opendmp.services.ports import DocumentQuery, Page, SortOrder
+from opendmp.services.retrieve_document import read_document, retrieve_document
 from opendmp.web.portal.cda import CdaView, is_xml, parse_cda
 
 PAGE_SIZE = 50
@@ -196,3 +199,39 @@ def content_response(document: DocumentEntry, data: bytes, *, download: bool) ->
         headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'"
     served = media if inline else (media if media in _EXTENSIONS else "application/octet-stream")
     return Response(data, media_type=served, headers=headers)
+
+
+class RecordPage(Protocol):
+    """A portal page on one record, the patient's or the professional's."""
+
+    @property
+    def call(self) -> Call: ...
+    @property
+    def record(self) -> Record: ...
+    @property
+    def services(self) -> ServiceContext: ...
+
+
+def document_in(page: RecordPage, document_id: str) -> DocumentEntry:
+    """A document of this page's record, as the caller may see it (404 otherwise)."""
+    document = read_document(page.services, page.call, document_id)
+    if document.record_id != page.record.id:
+        raise NotFound("DMP-0404", "no such document")
+    return document
+
+
+def viewed_document(page: RecordPage, document_id: str) -> tuple[DocumentEntry, Viewer]:
+    """The document and how to show it; the bytes are read (and traced) only when shown."""
+    entry = document_in(page, document_id)
+    data = None
+    if viewer_kind(entry) in ("cda", "text"):
+        entry, data = retrieve_document(page.services, page.call, document_id)
+    return entry, viewer(entry, data)
+
+
+def document_content(page: RecordPage, document_id: str, *, download: bool) -> Response:
+    """ITI-68 for the browser: the exact bytes (DOC-2), traced as a read."""
+    entry, data = retrieve_document(page.services, page.call, document_id)
+    if entry.record_id != page.record.id:
+        raise NotFound("DMP-0404", "no such document")
+    return content_response(entry, data, download=download)

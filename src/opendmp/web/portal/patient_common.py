@@ -11,7 +11,7 @@ from typing import Any
 
 from opendmp.domain.errors import NotFound
 from opendmp.domain.record import Record
-from opendmp.services.context import Call
+from opendmp.services.context import Call, ServiceContext
 from opendmp.services.records import records_of_person
 from opendmp.web.portal.present import Present
 from opendmp.web.portal.view import View
@@ -23,6 +23,10 @@ class PatientPage:
     call: Call
     record: Record
     records: list[Record]
+
+    @property
+    def services(self) -> ServiceContext:
+        return self.view.services
 
     @property
     def base(self) -> str:

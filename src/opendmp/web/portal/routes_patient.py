@@ -13,24 +13,23 @@ from fastapi import APIRouter, File, Form, UploadFile
 from starlette.responses import Response
 
 from opendmp.domain import terminology
-from opendmp.domain.documents import DocumentEntry, Label
+from opendmp.domain.documents import Label
 from opendmp.domain.errors import DmpError, NotFound
 from opendmp.domain.record import PatientSettings
 from opendmp.services.access_history import access_history
 from opendmp.services.find_documents import find_documents
 from opendmp.services.ports import AuditQuery, DocumentQuery
 from opendmp.services.records import activate_record
-from opendmp.services.retrieve_document import read_document, retrieve_document
 from opendmp.services.submit_documents import submit_documents
 from opendmp.services.update_documents import change_labels, delete_document
 from opendmp.web.portal.documents import (
     Filters,
     authors_of,
-    content_response,
+    document_content,
+    document_in,
     parse_day,
     search,
-    viewer,
-    viewer_kind,
+    viewed_document,
 )
 from opendmp.web.portal.messages import problem_of
 from opendmp.web.portal.patient_common import PatientPage, patient_page, patient_records
@@ -106,34 +105,19 @@ def documents(view: PageView, record_id: str) -> Response:
     )
 
 
-def _document_of(page: PatientPage, document_id: str) -> DocumentEntry:
-    document = read_document(page.view.services, page.call, document_id)
-    if document.record_id != page.record.id:
-        raise NotFound("DMP-0404", "no such document")
-    return document
-
-
 @router.get("/records/{record_id}/documents/{document_id}")
 def document(view: PageView, record_id: str, document_id: str) -> Response:
     page = patient_page(view, record_id)
-    entry = _document_of(page, document_id)
-    data = None
-    if viewer_kind(entry) in ("cda", "text"):
-        entry, data = retrieve_document(view.services, page.call, document_id)
+    entry, shown = viewed_document(page, document_id)
     return view.page(
-        "patient/document.html",
-        **page.values("documents", document=entry, viewer=viewer(entry, data)),
+        "patient/document.html", **page.values("documents", document=entry, viewer=shown)
     )
 
 
 @router.get("/records/{record_id}/documents/{document_id}/content")
 def content(view: PageView, record_id: str, document_id: str, download: str = "") -> Response:
     """ITI-68 for the browser: the exact bytes (DOC-2), traced as a read."""
-    page = patient_page(view, record_id)
-    entry, data = retrieve_document(view.services, page.call, document_id)
-    if entry.record_id != page.record.id:
-        raise NotFound("DMP-0404", "no such document")
-    return content_response(entry, data, download=bool(download))
+    return document_content(patient_page(view, record_id), document_id, download=bool(download))
 
 
 @dataclass(frozen=True)
@@ -156,7 +140,7 @@ def change_document(view: FormView, record_id: str, document_id: str, change: st
     label_change = _LABEL_CHANGES.get(change)
     if label_change is None:
         raise NotFound("DMP-0404", "no such action")
-    entry = _document_of(page, document_id)
+    entry = document_in(page, document_id)
     labels = entry.effective_labels(ctx.clock.now())
     wanted = labels | {Label.MASQUE_PS} if label_change.add else labels - {Label.MASQUE_PS}
     change_labels(ctx, page.call, document_id, wanted)

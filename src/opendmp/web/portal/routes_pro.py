@@ -22,7 +22,7 @@ from opendmp.domain.identifiers import OID_INS_DEMO, OID_INS_NIA, OID_INS_NIR, O
 from opendmp.domain.record import Record
 from opendmp.services.access_history import access_history
 from opendmp.services.consents import ConsentCommand, record_consent
-from opendmp.services.context import Call
+from opendmp.services.context import Call, ServiceContext
 from opendmp.services.ports import AuditQuery
 from opendmp.services.records import find_by_demographics, find_record, read_record
 from opendmp.web.portal.documents import Filters, authors_of, parse_day, search
@@ -43,6 +43,10 @@ class ProPage:
     view: View
     call: Call
     record: Record
+
+    @property
+    def services(self) -> ServiceContext:
+        return self.view.services
 
     @property
     def base(self) -> str:

@@ -15,15 +15,14 @@ from opendmp.domain.documents import DocumentEntry, Label
 from opendmp.domain.errors import DmpError, NotFound
 from opendmp.domain.identifiers import Ins
 from opendmp.services.context import Call, ServiceContext
-from opendmp.services.retrieve_document import read_document, retrieve_document
 from opendmp.services.submit_documents import submit_documents
 from opendmp.services.update_documents import change_labels, delete_document, set_archived
 from opendmp.web.portal.documents import (
-    content_response,
+    document_content,
+    document_in,
     parse_day,
     type_groups,
-    viewer,
-    viewer_kind,
+    viewed_document,
 )
 from opendmp.web.portal.messages import problem_of
 from opendmp.web.portal.routes_pro import ProPage, pro_page
@@ -41,33 +40,16 @@ from opendmp.web.portal.view import FormView, PageView, PortalRoute, View
 router = APIRouter(prefix="/pro", route_class=PortalRoute, include_in_schema=False)
 
 
-def _document_of(page: ProPage, document_id: str) -> DocumentEntry:
-    document = read_document(page.view.services, page.call, document_id)
-    if document.record_id != page.record.id:
-        raise NotFound("DMP-0404", "no such document")
-    return document
-
-
 @router.get("/records/{record_id}/documents/{document_id}")
 def document(view: PageView, record_id: str, document_id: str) -> Response:
     page = pro_page(view, record_id)
-    entry = _document_of(page, document_id)
-    data = None
-    if viewer_kind(entry) in ("cda", "text"):
-        entry, data = retrieve_document(view.services, page.call, document_id)
-    return view.page(
-        "pro/document.html",
-        **page.values("record", document=entry, viewer=viewer(entry, data)),
-    )
+    entry, shown = viewed_document(page, document_id)
+    return view.page("pro/document.html", **page.values("record", document=entry, viewer=shown))
 
 
 @router.get("/records/{record_id}/documents/{document_id}/content")
 def content(view: PageView, record_id: str, document_id: str, download: str = "") -> Response:
-    page = pro_page(view, record_id)
-    entry, data = retrieve_document(view.services, page.call, document_id)
-    if entry.record_id != page.record.id:
-        raise NotFound("DMP-0404", "no such document")
-    return content_response(entry, data, download=bool(download))
+    return document_content(pro_page(view, record_id), document_id, download=bool(download))
 
 
 def _labels(add: Label | None = None, remove: Label | None = None) -> Callable[..., object]:
@@ -99,7 +81,7 @@ def change_document(view: FormView, record_id: str, document_id: str, action: st
     if known is None:
         raise NotFound("DMP-0404", "no such action")
     run, ok = known
-    entry = _document_of(page, document_id)
+    entry = document_in(page, document_id)
     run(view.services, page.call, entry)
     if action == "delete":
         return view.redirect(f"{page.base}/", ok=ok)
@@ -158,7 +140,7 @@ def _upload_page(
 @router.get("/records/{record_id}/upload")
 def upload_form(view: PageView, record_id: str, replaces: str = "") -> Response:
     page = pro_page(view, record_id)
-    replaced = _document_of(page, replaces) if replaces else None
+    replaced = document_in(page, replaces) if replaces else None
     return _upload_page(view, page, replaces=replaced)
 
 
@@ -240,7 +222,7 @@ def upload(
 ) -> Response:
     """TD2.1 and DOC-3 replacement."""
     page = pro_page(view, record_id)
-    replaced = _document_of(page, replaces) if replaces else None
+    replaced = document_in(page, replaces) if replaces else None
     ctx = view.services
     try:
         command = professional_submission(
