@@ -18,6 +18,7 @@ from opendmp.domain.errors import DmpError, InvalidRequest
 from opendmp.services import jobs
 from opendmp.services.context import Call
 from opendmp.services.import_records import import_records
+from opendmp.services.statistics import statistics
 from opendmp.services.verify_audit import verify_audit
 from opendmp.settings import Settings, SettingsError
 
@@ -147,6 +148,16 @@ def run_jobs(home: Home = None) -> None:
         typer.echo("e-mail delivery skipped: OPENDMP_SMTP_HOST is not set")
     for report in reports:
         typer.echo(f"{report.name}: {report.done} done, {report.failed} failed")
+
+
+@app.command("stats")
+def stats(home: Home = None) -> None:
+    """Counts without personal data: records by state, documents by month and type (§9)."""
+    figures = statistics(_app(home).services)
+    for state, count in sorted(figures.records_by_state.items()):
+        typer.echo(f"records {state}: {count}")
+    for month, type_code, count in figures.documents_by_month_and_type:
+        typer.echo(f"documents {month} {type_code}: {count}")
 
 
 @records_app.command("import")

@@ -90,3 +90,13 @@ def test_a_missing_home_database_gives_a_clear_error(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "OPENDMP_PROFILE" in result.output
+
+
+def test_stats_print_counts_and_no_identifier(home: Path) -> None:
+    """SPEC.md §9: statistics without personal data."""
+    assert runner.invoke(app, ["demo", "--home", str(home)]).exit_code == 0
+    result = runner.invoke(app, ["stats", "--home", str(home)])
+    assert result.exit_code == 0, result.output
+    assert "records open: 2" in result.output
+    assert "11488-4" in result.output
+    assert "DURAND" not in result.output and "285107512345606" not in result.output

@@ -179,3 +179,17 @@ def test_retention_destroys_by_crypto_shredding_rec_4(
     assert [e.rule for e in trail] == ["REC-4"]  # only the pseudonymous tombstone (AUD-4)
     assert ins.value not in repr(trail)
     assert list(services.blobs.keys(f"{record.id}/")) == []
+
+
+def test_statistics_count_without_personal_data(services: ServiceContext) -> None:
+    """SPEC.md §9: records by state, documents by month and type; no identifier."""
+    from opendmp.services.statistics import statistics
+
+    ins = an_ins()
+    record = open_record(services, call(physician()), open_command(ins))
+    submit_documents(services, call(physician()), a_submission(record.id, a_draft("st1")))
+    figures = statistics(services)
+    assert figures.records_by_state["open"] >= 1
+    month = services.clock.now().strftime("%Y-%m")
+    assert (month, "11488-4") in {(m, code) for m, code, _ in figures.documents_by_month_and_type}
+    assert ins.value not in repr(figures)

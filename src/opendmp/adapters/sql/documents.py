@@ -287,6 +287,20 @@ class SqlDocumentRepository:
         items = self._many(statement)
         return Page(items=items, total=total, offset=query.offset, count=query.count)
 
+    def count_by_month_and_type(self) -> list[tuple[str, str, int]]:
+        submitted = t.documents.c.submitted_at
+        month = (
+            func.to_char(func.timezone("UTC", submitted), "YYYY-MM")
+            if self._connection.dialect.name == "postgresql"
+            else func.strftime("%Y-%m", submitted)
+        )
+        statement = (
+            select(month, t.documents.c.type_code, func.count())
+            .group_by(month, t.documents.c.type_code)
+            .order_by(month, t.documents.c.type_code)
+        )
+        return [(str(m), str(code), int(n)) for m, code, n in self._connection.execute(statement)]
+
     def list_all(self, record_id: RecordId) -> list[DocumentEntry]:
         return self._many(
             select(t.documents)
