@@ -8,20 +8,14 @@ after each test.
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, make_url
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Engine
 
 from opendmp.adapters.sql import SqlUnitOfWorkFactory, make_engine, metadata, upgrade
-
-POSTGRES_ADMIN_URL = os.environ.get(
-    "OPENDMP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+from tests.postgres import admin_engine
 
 
 def wipe(engine: Engine) -> None:
@@ -42,23 +36,7 @@ def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 
 @pytest.fixture(scope="session")
 def postgres_engine() -> Iterator[Engine]:
-    admin_url = make_url(POSTGRES_ADMIN_URL)
-    admin = make_engine(
-        admin_url,
-        isolation_level="AUTOCOMMIT",
-        poolclass=NullPool,
-        connect_args={"connect_timeout": 5},
-    )
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql("SELECT 1")
-    except OperationalError as error:
-        admin.dispose()
-        detail = " ".join(str(error.orig).split())
-        reason = f"PostgreSQL unreachable at {admin_url.render_as_string()}: {detail}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true requires PostgreSQL: {reason}")
-        pytest.skip(reason)
+    admin, admin_url = admin_engine()
     name = f"opendmp_test_{secrets.token_hex(6)}"
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')

@@ -15,19 +15,14 @@ is checked at teardown: no request of the whole session may have answered 5xx.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from collections.abc import Callable, Iterator
 
 import pytest
-from sqlalchemy import make_url
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.pool import NullPool
 
-from opendmp.adapters.sql import make_engine
 from tests.api.support import Api
-from tests.integration.conftest import POSTGRES_ADMIN_URL
 from tests.interop.server import ServerProcess
+from tests.postgres import admin_engine
 
 
 def server_errors(server: ServerProcess) -> list[str]:
@@ -70,23 +65,7 @@ def mhd_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProce
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[Callable[[], str]]:
     """A factory of fresh PostgreSQL databases (their URLs); every one is dropped at the end."""
-    admin_url = make_url(POSTGRES_ADMIN_URL)
-    admin = make_engine(
-        admin_url,
-        isolation_level="AUTOCOMMIT",
-        poolclass=NullPool,
-        connect_args={"connect_timeout": 5},
-    )
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql("SELECT 1")
-    except OperationalError as error:
-        admin.dispose()
-        detail = " ".join(str(error.orig).split())
-        reason = f"PostgreSQL unreachable at {admin_url.render_as_string()}: {detail}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true requires PostgreSQL: {reason}")
-        pytest.skip(reason)
+    admin, admin_url = admin_engine()
     created: list[str] = []
 
     def create() -> str:
