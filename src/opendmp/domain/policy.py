@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import lru_cache
 
 from opendmp.domain.actors import AccessMode, Actor, ActorKind, AuthMode, Card
 from opendmp.domain.consents import Relation
@@ -441,12 +442,10 @@ class CellIs:
     cells: frozenset[Cell]
 
     def __call__(self, facts: Facts) -> bool:
+        if facts.action is not self.row.action:  # cheap test first: most rows are other actions
+            return False
         column = matrix_column(facts)
-        return (
-            facts.action is self.row.action
-            and column is not None
-            and self.row.cell(column) in self.cells
-        )
+        return column is not None and self.row.cell(column) in self.cells
 
 
 # --- The decision table ---------------------------------------------------------------------
@@ -538,8 +537,10 @@ def masked_from_caller(facts: Facts) -> bool:
 def restricted_consultation(facts: Facts) -> bool:
     """R-PS-6: the matrix cell says an occupational physician, a CPE card or an establishment
     credential may not search or read."""
-    restricted = frozenset({Cell.RESTRICTED})
-    return any(CellIs(row, restricted)(facts) for row in MATRIX)
+    return any(cell_is(facts) for cell_is in _RESTRICTED_CELLS)
+
+
+_RESTRICTED_CELLS = tuple(CellIs(row, frozenset({Cell.RESTRICTED})) for row in MATRIX)
 
 
 PERSON, PROFESSIONAL, HOLDER, REPRESENTATIVE = (
@@ -682,10 +683,12 @@ def first_rule(facts: Facts) -> Rule | None:
     return next((rule for rule in RULES if rule.applies(facts)), None)
 
 
+@lru_cache(maxsize=4096)
 def decide(facts: Facts) -> Decision:
     """Decide one attempted action; the first matching rule wins, no match denies.
 
-    R-EM-3: every permitted emergency access carries NOTIFY_EMERGENCY.
+    R-EM-3: every permitted emergency access carries NOTIFY_EMERGENCY. Pure, and `Facts` is
+    frozen, so answers are memoized: a search checks many documents with the same facts.
     """
     rule = first_rule(facts)
     if rule is None:

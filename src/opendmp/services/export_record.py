@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from opendmp.domain.documents import DocumentEntry
 from opendmp.domain.policy import Action, decide
 from opendmp.domain.record import Record
-from opendmp.services.access import enforce, gather
+from opendmp.services.access import about_document, enforce, gather
 from opendmp.services.context import Call, ServiceContext
 from opendmp.services.records import load_record
 
@@ -23,10 +23,12 @@ def export_record(ctx: ServiceContext, call: Call, record_id: str) -> RecordExpo
     with ctx.uow() as uow:
         record = load_record(uow, record_id)
         enforce(ctx, uow, call, Action.RECORD_EXPORT, record, resource_type="Patient")
+        reader = gather(ctx, uow, call.actor, Action.DOCUMENT_READ, record)
+        now = ctx.clock.now()
         documents = [
             d
             for d in uow.documents.list_all(record.id)
-            if decide(gather(ctx, uow, call.actor, Action.DOCUMENT_READ, record, d)).is_permitted
+            if decide(about_document(reader, d, now=now)).is_permitted
         ]
         key = uow.keys.get(record.id)
         uow.commit()

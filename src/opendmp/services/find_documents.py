@@ -12,7 +12,7 @@ from opendmp.domain.actors import ActorKind, Card
 from opendmp.domain.documents import DocumentEntry, SubmissionSet
 from opendmp.domain.errors import Forbidden
 from opendmp.domain.policy import Action, decide, narrow
-from opendmp.services.access import enforce, gather
+from opendmp.services.access import about_document, enforce_facts, gather
 from opendmp.services.context import Call, ServiceContext
 from opendmp.services.ports import DocumentQuery, Page, SearchContext
 from opendmp.services.records import load_record
@@ -26,8 +26,9 @@ def find_documents(
     with ctx.uow() as uow:
         record = load_record(uow, record_id)
         action = Action.DOCUMENT_LOOKUP if _is_lookup(call, query) else Action.DOCUMENT_SEARCH
-        enforce(ctx, uow, call, action, record, resource_type="DocumentReference")
-        scope = narrow(gather(ctx, uow, call.actor, action, record))
+        facts = gather(ctx, uow, call.actor, action, record)
+        enforce_facts(ctx, uow, call, facts, record, resource_type="DocumentReference")
+        scope = narrow(facts)
         if scope is None:
             uow.commit()
             raise Forbidden("DMP-0403", "this caller may not search this record")
@@ -38,11 +39,7 @@ def find_documents(
             scope,
             SearchContext(actor_id=call.actor.id, actor_structure=_structure(call), now=now),
         )
-        visible = [
-            d
-            for d in page.items
-            if decide(gather(ctx, uow, call.actor, action, record, d)).is_permitted
-        ]
+        visible = [d for d in page.items if decide(about_document(facts, d, now=now)).is_permitted]
         uow.commit()
     return Page(visible, page.total - (len(page.items) - len(visible)), page.offset, query.count)
 
@@ -62,15 +59,14 @@ def find_submission_sets(ctx: ServiceContext, call: Call, record_id: str) -> lis
     """ITI-66: the submission sets of the record, limited to documents the caller may find."""
     with ctx.uow() as uow:
         record = load_record(uow, record_id)
-        enforce(ctx, uow, call, Action.DOCUMENT_SEARCH, record, resource_type="List")
+        facts = gather(ctx, uow, call.actor, Action.DOCUMENT_SEARCH, record)
+        enforce_facts(ctx, uow, call, facts, record, resource_type="List")
         sets = uow.documents.list_submission_sets(record.id)
-        documents = {d.id: d for d in uow.documents.list_all(record.id)}
+        now = ctx.clock.now()
         visible_ids = {
-            doc_id
-            for doc_id, doc in documents.items()
-            if decide(
-                gather(ctx, uow, call.actor, Action.DOCUMENT_SEARCH, record, doc)
-            ).is_permitted
+            doc.id
+            for doc in uow.documents.list_all(record.id)
+            if decide(about_document(facts, doc, now=now)).is_permitted
         }
         uow.commit()
     return [
