@@ -101,7 +101,8 @@ def build(
     `engine` reuses an existing SQLAlchemy engine (tests share one per session).
     """
     settings.home.mkdir(parents=True, exist_ok=True)
-    engine = engine if engine is not None else make_engine(settings.effective_database_url)
+    if engine is None:
+        engine = make_engine(settings.effective_database_url, pool_size=settings.database_pool_size)
     if migrate:
         upgrade(engine)
     key_file = settings.effective_key_file

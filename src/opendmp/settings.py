@@ -28,6 +28,7 @@ def _bool(value: str) -> bool:
 class Settings:
     home: Path = Path("var")
     database_url: str = ""  # default: SQLite file under home
+    database_pool_size: int = 10  # PostgreSQL connections kept open per worker process
     blob_store: str = "filesystem"  # filesystem | s3
     blob_dir: Path | None = None  # default: home/blobs
     s3_bucket: str = ""
@@ -98,6 +99,10 @@ class Settings:
             raise SettingsError("OPENDMP_S3_BUCKET is required with OPENDMP_BLOB_STORE=s3")
         if not 0 < self.port < 65536:
             raise SettingsError(f"OPENDMP_PORT must be a TCP port, not {self.port}")
+        if self.database_pool_size < 1:
+            raise SettingsError(
+                f"OPENDMP_DATABASE_POOL_SIZE must be at least 1, not {self.database_pool_size}"
+            )
         if self.workers < 1:
             raise SettingsError(f"OPENDMP_WORKERS must be at least 1, not {self.workers}")
         if self.log_format not in {"json", "console"}:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, text
 
 from opendmp.adapters.sql import SqlUnitOfWorkFactory
+from opendmp.adapters.sql.audit import KnownReaders
 from opendmp.domain.audit import GENESIS, AuditEntry, Outcome, entry_hash, verify_chain
 from opendmp.domain.identifiers import RecordId
 from opendmp.services.ports import AuditQuery
@@ -221,3 +222,22 @@ def test_tombstone_replaces_the_chain(uow_factory: SqlUnitOfWorkFactory) -> None
     assert verify_chain(entries) == []
     following = append_many(uow_factory, [an_audit_entry(RECORD)])[0]
     assert (following.sequence, following.previous_hash) == (2, entries[0].hash)
+
+
+def test_known_readers_are_remembered_and_the_oldest_forgotten(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    """A yes is kept for the next units of work (the trail is append-only); a no never is."""
+    with uow_factory() as uow:
+        assert not uow.audit.has_access_by(RECORD, "reader")
+    assert (RECORD, "reader") not in uow_factory.readers
+    append_many(uow_factory, [an_audit_entry(RECORD, actor_id="reader")])
+    with uow_factory() as uow:
+        assert uow.audit.has_access_by(RECORD, "reader")
+    assert (RECORD, "reader") in uow_factory.readers
+    readers = KnownReaders(size=2)
+    for pair in [("rec-a", "1"), ("rec-b", "2"), ("rec-c", "3")]:
+        readers.add(pair)
+    assert ("rec-a", "1") not in readers
+    assert ("rec-b", "2") in readers
+    assert ("rec-c", "3") in readers

@@ -7,9 +7,11 @@ already serializes writers), so two concurrent appends never take the same seque
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
+from threading import Lock
 from typing import Any
 
 from sqlalchemy import Connection, Row, delete, func, insert, select, union, update
@@ -107,22 +109,50 @@ def _chained(entry: AuditEntry, key: str, sequence: int, previous_hash: str) -> 
     return replace(placed, hash=entry_hash(placed))
 
 
+class KnownReaders:
+    """(record, actor) pairs already known to have read the record (NOT-1), shared by the units
+    of work of one factory. The trail is append-only, so a yes stays a yes; only yeses are
+    kept, at most `size`, the oldest forgotten first. Saves a query on every repeat read."""
+
+    def __init__(self, size: int = 65_536) -> None:
+        self._pairs: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._size = size
+        self._lock = Lock()
+
+    def __contains__(self, pair: tuple[str, str]) -> bool:
+        with self._lock:
+            return pair in self._pairs
+
+    def add(self, pair: tuple[str, str]) -> None:
+        with self._lock:
+            self._pairs[pair] = None
+            if len(self._pairs) > self._size:
+                self._pairs.popitem(last=False)
+
+
 class SqlAuditRepository:
     """`AuditRepository` on one connection; never commits (the unit of work does)."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, readers: KnownReaders | None = None) -> None:
         self._connection = connection
+        self._readers = readers if readers is not None else KnownReaders()
 
     def append(self, entry: AuditEntry) -> AuditEntry:
         key = chain_key(entry)
         last_sequence, last_hash = self._lock_head(key)
         chained = _chained(entry, key, last_sequence + 1, last_hash)
-        self._connection.execute(insert(e).values(_values(key, chained)))
-        self._connection.execute(
+        add = insert(e).values(_values(key, chained))
+        move = (
             update(h)
             .where(h.c.record_id == key)
             .values(last_sequence=chained.sequence, last_hash=chained.hash)
         )
+        if self._connection.dialect.name == "postgresql":
+            # One round trip: a data-modifying CTE always runs, once, in the same statement.
+            self._connection.execute(add.add_cte(move.cte("moved_head")))
+        else:
+            self._connection.execute(add)
+            self._connection.execute(move)
         return chained
 
     def search(self, record_id: RecordId, query: AuditQuery) -> Page[AuditEntry]:
@@ -198,6 +228,8 @@ class SqlAuditRepository:
 
     def has_access_by(self, record_id: RecordId, actor_id: str) -> bool:
         """NOT-1: whether this actor already read the record's content successfully."""
+        if (record_id, actor_id) in self._readers:
+            return True
         statement = (
             select(e.c.sequence)
             .where(
@@ -208,7 +240,10 @@ class SqlAuditRepository:
             )
             .limit(1)
         )
-        return self._connection.execute(statement).first() is not None
+        if self._connection.execute(statement).first() is None:
+            return False
+        self._readers.add((record_id, actor_id))
+        return True
 
     def _lock_head(self, key: str) -> tuple[int, str]:
         """Lock the head for the rest of the transaction, creating it on first use."""

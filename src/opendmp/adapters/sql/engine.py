@@ -34,10 +34,15 @@ def make_engine(url: str | URL, **options: Any) -> Engine:
     """An engine configured for OpenDMP's transaction model; `options` go to create_engine."""
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
+        options.pop("pool_size", None)  # SQLite: one writer at a time, the default pool
         engine = create_engine(parsed, **options)
         _configure_sqlite(engine)
         return engine
     options.setdefault("pool_pre_ping", True)
+    # Connections beyond pool_size are opened for one request and closed after it: a new
+    # PostgreSQL backend each time. Keep the pool as large as the requests served at once.
+    if "pool_size" in options:
+        options.setdefault("max_overflow", 2 * options["pool_size"])
     return create_engine(parsed, **options)
 
 

@@ -116,7 +116,31 @@ class SqlRecordRepository:
         self._write_representatives(record)
 
     def get(self, record_id: RecordId) -> Record | None:
-        return self._one(select(t.records).where(t.records.c.record_id == record_id))
+        """The record and its representatives in one round trip (every request loads one)."""
+        r = t.representatives
+        statement = (
+            select(
+                t.records,
+                r.c.ins_system.label("rep_ins_system"),
+                r.c.ins_value.label("rep_ins_value"),
+                r.c.relationship.label("rep_relationship"),
+                r.c.name.label("rep_name"),
+            )
+            .outerjoin(r, r.c.record_id == t.records.c.record_id)
+            .where(t.records.c.record_id == record_id)
+            .order_by(r.c.position)
+        )
+        rows = self._connection.execute(statement).all()
+        if not rows:
+            return None
+        representatives = tuple(
+            Representative(
+                Ins(row.rep_ins_system, row.rep_ins_value), row.rep_relationship, row.rep_name
+            )
+            for row in rows
+            if row.rep_ins_value is not None
+        )
+        return _record(rows[0], representatives)
 
     def get_for_update(self, record_id: RecordId) -> Record | None:
         statement = select(t.records).where(t.records.c.record_id == record_id)

@@ -13,7 +13,7 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
-from opendmp.adapters.sql.audit import SqlAuditRepository
+from opendmp.adapters.sql.audit import KnownReaders, SqlAuditRepository
 from opendmp.adapters.sql.consents import SqlConsentRepository
 from opendmp.adapters.sql.documents import SqlDocumentRepository
 from opendmp.adapters.sql.keys import SqlKeyRepository
@@ -40,8 +40,9 @@ class SqlUnitOfWork:
     outbox: OutboxRepository
     keys: KeyRepository
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, readers: KnownReaders | None = None) -> None:
         self._engine = engine
+        self._readers = readers
         self._connection: Connection | None = None
 
     def __enter__(self) -> Self:
@@ -52,7 +53,7 @@ class SqlUnitOfWork:
         self.records = SqlRecordRepository(connection)
         self.documents = SqlDocumentRepository(connection)
         self.consents = SqlConsentRepository(connection)
-        self.audit = SqlAuditRepository(connection)
+        self.audit = SqlAuditRepository(connection, self._readers)
         self.outbox = SqlOutboxRepository(connection)
         self.keys = SqlKeyRepository(connection)
         return self
@@ -90,6 +91,7 @@ class SqlUnitOfWorkFactory:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.readers = KnownReaders()
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine)
+        return SqlUnitOfWork(self.engine, self.readers)
