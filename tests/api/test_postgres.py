@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
+from opendmp.adapters.sql.engine import make_engine
 from opendmp.bootstrap import build
 from opendmp.settings import Settings
 from opendmp.web.app import create_app
@@ -61,3 +62,33 @@ def test_the_main_flow_on_postgresql(pg_api: Api) -> None:
     assert audit.status_code == 200 and audit.json()["total"] >= 5
     ready = api.http.get("/ready")
     assert ready.status_code == 200
+
+
+def test_a_dropped_database_connection_answers_503_then_the_pool_reconnects(
+    settings: Settings, postgres_engine: Engine
+) -> None:
+    """No ping per checkout (docs/storage.md): the request that meets a killed backend gets a
+    503 OperationOutcome to retry, and the next one reconnects."""
+    engine = make_engine(postgres_engine.url, pool_size=2)
+    application = build(settings, create_keys=True, engine=engine)
+    try:
+        with http_client(create_app(application)) as client:
+            api = Api(client)
+            ins = an_ins()
+            record_id = api.open_record(ins)
+            read = f"/fhir/Patient/{record_id}"
+            assert api.http.get(read, headers=api.person(ins)).status_code == 200
+            with postgres_engine.connect() as admin:
+                killed = admin.exec_driver_sql(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                ).scalar_one()
+            assert killed >= 1
+            failed = api.http.get(read, headers=api.person(ins))
+            assert failed.status_code == 503
+            assert failed.headers["Retry-After"] == "1"
+            assert failed.json()["issue"][0]["details"]["coding"][0]["code"] == "DMP-0809"
+            assert api.http.get(read, headers=api.person(ins)).status_code == 200
+    finally:
+        engine.dispose()
+        wipe(postgres_engine)

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from opendmp.domain.errors import Conflict, DmpError, ErrorKind, TooLarge
@@ -28,6 +29,7 @@ METHOD_NOT_ALLOWED = "DMP-0805"
 BAD_PARAMETER = "DMP-0806"
 VERSION_MISMATCH = "DMP-0807"
 BAD_PATIENT_SEARCH = "DMP-0808"
+DATABASE_UNAVAILABLE = "DMP-0809"
 
 HIDDEN = "not found (unknown, or not visible to this caller)"
 CHALLENGE = 'Bearer realm="OpenDMP"'
@@ -107,7 +109,21 @@ async def _on_http_error(request: Request, error: Exception) -> Response:
     return FhirResponse(outcome, status_code=status, headers=dict(error.headers or {}))
 
 
+async def _on_database_unavailable(request: Request, error: Exception) -> Response:
+    """The database is down or dropped the connection: 503 and retry (the pool reconnects).
+
+    A unit of work cut off before its commit wrote nothing; a bundle sent again after an
+    unanswered commit is refused as a duplicate uniqueId, never stored twice (DOC-1)."""
+    text = "the database is unavailable; retry the request"
+    outcome = {
+        "resourceType": "OperationOutcome",
+        "issue": [issue(DATABASE_UNAVAILABLE, text, severity="error", issue_code="transient")],
+    }
+    return FhirResponse(outcome, status_code=503, headers={"Retry-After": "1"})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DmpError, _on_dmp_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(OperationalError, _on_database_unavailable)

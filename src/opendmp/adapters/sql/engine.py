@@ -38,7 +38,9 @@ def make_engine(url: str | URL, **options: Any) -> Engine:
         engine = create_engine(parsed, **options)
         _configure_sqlite(engine)
         return engine
-    options.setdefault("pool_pre_ping", True)
+    # No ping before each checkout (a round trip per request): a dropped connection fails one
+    # request with OperationalError (503, retry) and SQLAlchemy then empties the whole pool.
+    options.setdefault("pool_recycle", 3600)
     # Connections beyond pool_size are opened for one request and closed after it: a new
     # PostgreSQL backend each time. Keep the pool as large as the requests served at once.
     if "pool_size" in options:
