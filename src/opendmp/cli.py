@@ -283,8 +283,6 @@ def serve(
     home: Home = None,
 ) -> None:
     """Run the FHIR R4 / IHE MHD / PDQm server (API.md) with uvicorn."""
-    import uvicorn
-
     env = _serve_environment(
         demo=demo,
         home=home,
@@ -306,16 +304,14 @@ def serve(
     except DmpError as error:
         raise _fail(error) from None
     application.engine.dispose()  # type: ignore[attr-defined]
-    os.environ.update(env)
-    uvicorn.run(
-        "opendmp.web.app:create_app_from_env",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        access_log=False,  # SEC-4: its lines hold paths and queries (INS); ours do not
-        server_header=False,
-    )
+    # This process has imported and checked everything: hand its PID to a fresh uvicorn, so
+    # that with several workers the supervisor stays small (docs/benchmarks.md, memory).
+    command = [sys.executable, "-m", "uvicorn", "opendmp.web.app:create_app_from_env"]
+    command += ["--factory", "--host", settings.host, "--port", str(settings.port)]
+    command += ["--workers", str(settings.workers), "--no-server-header"]
+    command += ["--no-access-log"]  # SEC-4: its lines hold paths and queries (INS); ours do not
+    sys.stdout.flush()
+    os.execve(sys.executable, command, {**os.environ, **env})  # noqa: S606 - fixed argv
 
 
 @app.command()
