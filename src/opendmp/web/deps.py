@@ -6,9 +6,9 @@ and stay thin: parse (fhir) → service → render (fhir).
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
+import orjson
 from fastapi import Depends, Request
 
 from opendmp.domain.errors import InvalidRequest
@@ -56,8 +56,8 @@ async def _json(request: Request, accepted: frozenset[str], what: str) -> Any:
         )
     raw = await request.body()
     try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
+        return orjson.loads(raw)  # stricter than json: no NaN, no integer beyond 64 bits
+    except orjson.JSONDecodeError:
         raise InvalidRequest(NOT_JSON, "the body is not valid JSON", path="Request") from None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from fastapi.responses import JSONResponse
 
 FHIR_JSON = "application/fhir+json"
@@ -11,6 +12,11 @@ FHIR_JSON = "application/fhir+json"
 
 class FhirResponse(JSONResponse):
     media_type = FHIR_JSON
+
+    def render(self, content: Any) -> bytes:
+        """Compact UTF-8 JSON, as Starlette's, several times faster (a search page of 100
+        DocumentReferences is a large document)."""
+        return orjson.dumps(content)
 
 
 def resource_response(
