@@ -311,7 +311,10 @@ def serve(
     command += ["--workers", str(settings.workers), "--no-server-header"]
     command += ["--no-access-log"]  # SEC-4: its lines hold paths and queries (INS); ours do not
     sys.stdout.flush()
-    os.execve(sys.executable, command, {**os.environ, **env})  # noqa: S606 - fixed argv
+    # glibc gives each thread of the pool its own malloc arena; two keep the RSS of a worker
+    # down under load (docs/configuration.md). An operator's own value wins.
+    environment = {"MALLOC_ARENA_MAX": "2", **os.environ, **env}
+    os.execve(sys.executable, command, environment)  # noqa: S606 - fixed argv
 
 
 @app.command()
