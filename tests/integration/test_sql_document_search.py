@@ -157,6 +157,12 @@ def test_sort_paging_and_total(uow_factory: SqlUnitOfWorkFactory, record: Record
         assert [d.id for d in page.items] == newest_first[::-1][:2]
         page = uow.documents.search(record.id, DocumentQuery(count=0), SearchScope(), context)
         assert (page.items, page.total) == ([], 7)
+        past_the_end = DocumentQuery(count=3, offset=9)  # the total comes from its own count
+        page = uow.documents.search(record.id, past_the_end, SearchScope(), context)
+        assert (page.items, page.total) == ([], 7)
+        none = DocumentQuery(count=3, type_codes=frozenset({"no-such-type"}))
+        page = uow.documents.search(record.id, none, SearchScope(), context)
+        assert (page.items, page.total) == ([], 0)
 
 
 def test_masked_documents_are_hidden_unless_own(

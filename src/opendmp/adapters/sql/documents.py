@@ -274,17 +274,24 @@ class SqlDocumentRepository:
             t.documents.c.record_id == record_id,
             *search_conditions(query, scope, context),
         ]
-        total = self._connection.execute(
-            select(func.count()).select_from(t.documents).where(*conditions)
-        ).scalar_one()
+        # The page and the total in one round trip; a page past the end counts apart.
         statement = (
-            select(t.documents)
+            select(t.documents, func.count().over().label("search_total"))
             .where(*conditions)
             .order_by(*sort_order(query.sort))
             .offset(query.offset)
             .limit(query.count)
         )
-        items = self._many(statement)
+        rows = self._connection.execute(statement).all()
+        if rows:
+            total = int(rows[0].search_total)
+        elif query.offset == 0 and query.count > 0:
+            total = 0
+        else:  # `_count=0` (the total only), or an offset past the last match
+            total = self._connection.execute(
+                select(func.count()).select_from(t.documents).where(*conditions)
+            ).scalar_one()
+        items = [_document(row) for row in rows]
         return Page(items=items, total=total, offset=query.offset, count=query.count)
 
     def count_by_month_and_type(self) -> list[tuple[str, str, int]]:
