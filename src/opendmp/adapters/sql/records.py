@@ -116,42 +116,16 @@ class SqlRecordRepository:
         self._write_representatives(record)
 
     def get(self, record_id: RecordId) -> Record | None:
-        """The record and its representatives in one round trip (every request loads one)."""
-        r = t.representatives
-        statement = (
-            select(
-                t.records,
-                r.c.ins_system.label("rep_ins_system"),
-                r.c.ins_value.label("rep_ins_value"),
-                r.c.relationship.label("rep_relationship"),
-                r.c.name.label("rep_name"),
-            )
-            .outerjoin(r, r.c.record_id == t.records.c.record_id)
-            .where(t.records.c.record_id == record_id)
-            .order_by(r.c.position)
-        )
-        rows = self._connection.execute(statement).all()
-        if not rows:
-            return None
-        representatives = tuple(
-            Representative(
-                Ins(row.rep_ins_system, row.rep_ins_value), row.rep_relationship, row.rep_name
-            )
-            for row in rows
-            if row.rep_ins_value is not None
-        )
-        return _record(rows[0], representatives)
+        return self._with_representatives(t.records.c.record_id == record_id)
 
     def get_for_update(self, record_id: RecordId) -> Record | None:
         statement = select(t.records).where(t.records.c.record_id == record_id)
         return self._one(statement.with_for_update())
 
     def get_by_ins(self, ins_value: str) -> Record | None:
-        statement = select(t.records).where(
-            t.records.c.ins_value == ins_value,
-            t.records.c.state != RecordState.DESTROYED.value,
+        return self._with_representatives(
+            t.records.c.ins_value == ins_value, t.records.c.state != RecordState.DESTROYED.value
         )
-        return self._one(statement)
 
     def update(self, record: Record, *, expected_version: int) -> None:
         """Optimistic lock: the row must still carry `expected_version` (DMP-0409)."""
@@ -260,6 +234,33 @@ class SqlRecordRepository:
         ]
         if rows:
             self._connection.execute(insert(t.representatives), rows)
+
+    def _with_representatives(self, *conditions: Any) -> Record | None:
+        """One record and its representatives in one round trip (every request loads one)."""
+        r = t.representatives
+        statement = (
+            select(
+                t.records,
+                r.c.ins_system.label("rep_ins_system"),
+                r.c.ins_value.label("rep_ins_value"),
+                r.c.relationship.label("rep_relationship"),
+                r.c.name.label("rep_name"),
+            )
+            .outerjoin(r, r.c.record_id == t.records.c.record_id)
+            .where(*conditions)
+            .order_by(r.c.position)
+        )
+        rows = self._connection.execute(statement).all()
+        if not rows:
+            return None
+        representatives = tuple(
+            Representative(
+                Ins(row.rep_ins_system, row.rep_ins_value), row.rep_relationship, row.rep_name
+            )
+            for row in rows
+            if row.rep_ins_value is not None
+        )
+        return _record(rows[0], representatives)
 
     def _one(self, statement: Any) -> Record | None:
         found = self._many(statement)
