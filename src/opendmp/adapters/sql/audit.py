@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from threading import Lock
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, union, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, union, update
 
 from opendmp.adapters.sql import tables as t
 from opendmp.adapters.sql.statements import insert_unless_exists
@@ -36,6 +36,14 @@ CONTENT_READS = frozenset(
         Action.DOCUMENT_LOOKUP.value,
         Action.RECORD_EXPORT.value,
     }
+)
+
+
+# Built once (every audited request locks its chain's head): each call only binds.
+_LOCK_HEAD = (
+    select(h.c.last_sequence, h.c.last_hash)
+    .where(h.c.record_id == bindparam("key"))
+    .with_for_update()
 )
 
 
@@ -247,15 +255,12 @@ class SqlAuditRepository:
 
     def _lock_head(self, key: str) -> tuple[int, str]:
         """Lock the head for the rest of the transaction, creating it on first use."""
-        statement = (
-            select(h.c.last_sequence, h.c.last_hash).where(h.c.record_id == key).with_for_update()
-        )
-        row = self._connection.execute(statement).first()
+        row = self._connection.execute(_LOCK_HEAD, {"key": key}).first()
         if row is None:
             insert_unless_exists(
                 self._connection, h, {"record_id": key, "last_sequence": 0, "last_hash": GENESIS}
             )
-            row = self._connection.execute(statement).one()
+            row = self._connection.execute(_LOCK_HEAD, {"key": key}).one()
         return row.last_sequence, row.last_hash
 
 

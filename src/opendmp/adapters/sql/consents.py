@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, true, update
+from sqlalchemy import Connection, Row, bindparam, select, true, update
 
 from opendmp.adapters.sql import tables as t
 from opendmp.adapters.sql.statements import insert_unless_exists
@@ -13,6 +13,16 @@ from opendmp.domain.errors import Conflict, NotFound
 from opendmp.domain.identifiers import RecordId
 
 c = t.consents
+# Built once (asked on every request of a professional): each call only binds.
+_FOR_PROFESSIONAL = (
+    select(c)
+    .where(
+        c.c.record_id == bindparam("record_id"),
+        c.c.professional_id == bindparam("professional_id"),
+        c.c.is_active == true(),
+    )
+    .order_by(c.c.recorded_at, c.c.id)
+)
 
 
 def _values(consent: Consent) -> dict[str, Any]:
@@ -78,13 +88,10 @@ class SqlConsentRepository:
 
     def for_professional(self, record_id: RecordId, professional_id: str) -> list[Consent]:
         """R-PS-1..3: the active consents naming this professional on this record."""
-        return self._many(
-            select(c).where(
-                c.c.record_id == record_id,
-                c.c.professional_id == professional_id,
-                c.c.is_active == true(),
-            )
+        rows = self._connection.execute(
+            _FOR_PROFESSIONAL, {"record_id": record_id, "professional_id": professional_id}
         )
+        return [_consent(row) for row in rows]
 
     def _many(self, statement: Any) -> list[Consent]:
         ordered = statement.order_by(c.c.recorded_at, c.c.id)

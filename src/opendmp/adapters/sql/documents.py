@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
 
 from opendmp.adapters.sql import tables as t
 from opendmp.adapters.sql.document_search import search_conditions, sort_order
@@ -195,6 +195,10 @@ def _submission_set(row: Row[Any]) -> SubmissionSet:
     )
 
 
+# Built once (every ITI-68 and document read starts here): each call only binds.
+_FIND = select(t.documents).where(t.documents.c.id == bindparam("document_id")).limit(1)
+
+
 class SqlDocumentRepository:
     """`DocumentRepository` on one connection; never commits (the unit of work does)."""
 
@@ -222,7 +226,8 @@ class SqlDocumentRepository:
         )
 
     def find(self, document_id: DocumentId) -> DocumentEntry | None:
-        return self._one(select(t.documents).where(t.documents.c.id == document_id).limit(1))
+        row = self._connection.execute(_FIND, {"document_id": document_id}).first()
+        return _document(row) if row is not None else None
 
     def get_for_update(self, record_id: RecordId, document_id: DocumentId) -> DocumentEntry | None:
         statement = select(t.documents).where(

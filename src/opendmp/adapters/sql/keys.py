@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, bindparam, delete, select
 
 from opendmp.adapters.sql import tables as t
 from opendmp.adapters.sql.statements import upsert
@@ -10,6 +10,8 @@ from opendmp.domain.identifiers import RecordId
 from opendmp.services.ports import WrappedKey
 
 k = t.record_keys
+# Built once: a statement object keeps its cache key, so each call only binds (every read).
+_GET = select(k).where(k.c.record_id == bindparam("record_id"))
 
 
 class SqlKeyRepository:
@@ -27,7 +29,7 @@ class SqlKeyRepository:
         upsert(self._connection, k, values, keys=["record_id"])
 
     def get(self, record_id: RecordId) -> WrappedKey | None:
-        row = self._connection.execute(select(k).where(k.c.record_id == record_id)).first()
+        row = self._connection.execute(_GET, {"record_id": record_id}).first()
         return WrappedKey(row.master_key_id, bytes(row.wrapped)) if row is not None else None
 
     def destroy(self, record_id: RecordId) -> None:

@@ -6,7 +6,7 @@ import unicodedata
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, exists, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, exists, func, insert, select, update
 
 from opendmp.adapters.sql import tables as t
 from opendmp.adapters.sql.statements import insert_unless_exists
@@ -98,6 +98,31 @@ def _record(row: Row[Any], representatives: tuple[Representative, ...]) -> Recor
     )
 
 
+def _with_representatives(*conditions: Any) -> Any:
+    """A record and its representatives, one row per representative (at least one row)."""
+    r = t.representatives
+    return (
+        select(
+            t.records,
+            r.c.ins_system.label("rep_ins_system"),
+            r.c.ins_value.label("rep_ins_value"),
+            r.c.relationship.label("rep_relationship"),
+            r.c.name.label("rep_name"),
+        )
+        .outerjoin(r, r.c.record_id == t.records.c.record_id)
+        .where(*conditions)
+        .order_by(r.c.position)
+    )
+
+
+# Built once (every request loads its record): a statement keeps its cache key, calls only bind.
+_BY_ID = _with_representatives(t.records.c.record_id == bindparam("record_id"))
+_LIVE_BY_INS = _with_representatives(
+    t.records.c.ins_value == bindparam("ins_value"),
+    t.records.c.state != RecordState.DESTROYED.value,
+)
+
+
 class SqlRecordRepository:
     """`RecordRepository` on one connection; never commits (the unit of work does)."""
 
@@ -116,16 +141,14 @@ class SqlRecordRepository:
         self._write_representatives(record)
 
     def get(self, record_id: RecordId) -> Record | None:
-        return self._with_representatives(t.records.c.record_id == record_id)
+        return self._load(_BY_ID, {"record_id": record_id})
 
     def get_for_update(self, record_id: RecordId) -> Record | None:
         statement = select(t.records).where(t.records.c.record_id == record_id)
         return self._one(statement.with_for_update())
 
     def get_by_ins(self, ins_value: str) -> Record | None:
-        return self._with_representatives(
-            t.records.c.ins_value == ins_value, t.records.c.state != RecordState.DESTROYED.value
-        )
+        return self._load(_LIVE_BY_INS, {"ins_value": ins_value})
 
     def update(self, record: Record, *, expected_version: int) -> None:
         """Optimistic lock: the row must still carry `expected_version` (DMP-0409)."""
@@ -235,22 +258,9 @@ class SqlRecordRepository:
         if rows:
             self._connection.execute(insert(t.representatives), rows)
 
-    def _with_representatives(self, *conditions: Any) -> Record | None:
-        """One record and its representatives in one round trip (every request loads one)."""
-        r = t.representatives
-        statement = (
-            select(
-                t.records,
-                r.c.ins_system.label("rep_ins_system"),
-                r.c.ins_value.label("rep_ins_value"),
-                r.c.relationship.label("rep_relationship"),
-                r.c.name.label("rep_name"),
-            )
-            .outerjoin(r, r.c.record_id == t.records.c.record_id)
-            .where(*conditions)
-            .order_by(r.c.position)
-        )
-        rows = self._connection.execute(statement).all()
+    def _load(self, statement: Any, params: dict[str, Any]) -> Record | None:
+        """One record from a `_with_representatives` statement (one round trip)."""
+        rows = self._connection.execute(statement, params).all()
         if not rows:
             return None
         representatives = tuple(
