@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -15,12 +16,16 @@ def insert_unless_exists(connection: Connection, table: Table, values: Mapping[s
     Unlike catching IntegrityError, this leaves a PostgreSQL transaction usable, so the use
     case can still trace the refusal in the same unit of work (AUD-1).
     """
+    statement = _insert_unless_exists(connection.dialect.name, table)
+    return connection.execute(statement, dict(values)).first() is not None
+
+
+@cache
+def _insert_unless_exists(dialect: str, table: Table) -> Any:
+    """One statement per table, values bound at execution: built and cache-keyed once."""
     key = next(iter(table.primary_key.columns))
-    if connection.dialect.name == "postgresql":
-        statement: Any = postgresql.insert(table).values(dict(values)).on_conflict_do_nothing()
-    else:
-        statement = sqlite.insert(table).values(dict(values)).on_conflict_do_nothing()
-    return connection.execute(statement.returning(key)).first() is not None
+    dml = postgresql if dialect == "postgresql" else sqlite
+    return dml.insert(table).on_conflict_do_nothing().returning(key)
 
 
 def upsert(
