@@ -20,7 +20,7 @@ import json
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from ipaddress import ip_address
 from pathlib import Path
@@ -136,6 +136,9 @@ def patient_resource(person: Patient) -> dict[str, Any]:
         "birthDate": person.birth_date.isoformat(),
         "gender": person.sex,
     }
+
+
+LATENCY_PHASES = {"iti67": "ITI-67 latency", "iti68": "ITI-68 latency"}
 
 
 @dataclass
@@ -374,6 +377,11 @@ async def run_load(
 
         label = "mixed " + "/".join(f"{k[3:]}:{v:.0%}" for k, v in plan.mix.items())
         done(await run_phase(label, plan.mixed, plan, probe, mixed))
+        # The latency targets are a service time: one client, so no request waits for another.
+        alone = replace(plan, concurrency=1)
+        for kind, count in (("iti67", plan.iti67), ("iti68", plan.iti68)):
+            name = f"{LATENCY_PHASES[kind]} (1 client)"
+            done(await run_phase(name, min(count, 1000), alone, probe, kinds[kind]))
         extra = getattr(target, "extra_phases", None)  # what only one target measures
         if extra is not None:
             for result in await extra(session, plan, probe):
@@ -403,9 +411,10 @@ def print_result(result: PhaseResult) -> None:
 
 async def search_bulk(
     base_url: str, manifest: Path, plan: Plan, *, server_pid: int | None
-) -> PhaseResult:
+) -> list[PhaseResult]:
     """ITI-67 on bulk-loaded records (benchmarks/bulkload.py's manifest), each searched by the
-    professional who opened it (authorized, R-PS-2): the search cost at the loaded scale."""
+    professional who opened it (authorized, R-PS-2): the search cost at the loaded scale, under
+    load (`plan.concurrency` clients) and alone (one client: the latency target)."""
     require_loopback(base_url)
     rng = random.Random(plan.seed)
     records = json.loads(manifest.read_text())["records"]
@@ -429,7 +438,13 @@ async def search_bulk(
             await _timed(recorder, request, 200)
 
         name = f"ITI-67 find on the bulk-loaded records ({len(records)} sampled)"
-        return await run_phase(name, plan.iti67, plan, probe, find)
+        loaded = await run_phase(name, plan.iti67, plan, probe, find)
+        print_result(loaded)
+        alone = replace(plan, concurrency=1)
+        name = f"ITI-67 latency on the bulk-loaded records (1 client, {len(records)} sampled)"
+        single = await run_phase(name, min(plan.iti67, 1000), alone, probe, find)
+        print_result(single)
+        return [loaded, single]
 
 
 def main(argv: list[str] | None = None) -> list[PhaseResult]:
@@ -457,10 +472,9 @@ def main(argv: list[str] | None = None) -> list[PhaseResult]:
         mixed=args.mixed, concurrency=args.concurrency, seconds=args.seconds,
     )  # fmt: skip
     if args.url and args.manifest:
-        results = [
-            asyncio.run(search_bulk(args.url, args.manifest, plan, server_pid=args.server_pid))
-        ]
-        print_result(results[0])
+        results = asyncio.run(
+            search_bulk(args.url, args.manifest, plan, server_pid=args.server_pid)
+        )
     elif args.url:
         results = asyncio.run(
             run_load(args.url, OpenDmpTarget(), plan, server_pid=args.server_pid,
@@ -469,7 +483,7 @@ def main(argv: list[str] | None = None) -> list[PhaseResult]:
     elif args.manifest:
         url = args.database_url or json.loads(args.manifest.read_text())["url"]
         home = args.home or args.manifest.parent
-        results = [search_bulk_on_new_server(url, home, args.manifest, plan, workers=args.workers)]
+        results = search_bulk_on_new_server(url, home, args.manifest, plan, workers=args.workers)
     else:
         url, home = args.database_url or DEFAULT_HTTP_URL, args.home or Path("var/bench/http")
         results = run_against_new_server(url, home, plan, workers=args.workers)
@@ -506,14 +520,12 @@ def run_against_new_server(
 
 def search_bulk_on_new_server(
     database_url: str, home: Path, manifest: Path, plan: Plan, *, workers: int = 1
-) -> PhaseResult:
+) -> list[PhaseResult]:
     """`opendmp serve` on a bulk-loaded database (its home holds the keys), ITI-67 only."""
     from benchmarks.servers import opendmp
 
     with opendmp(home, database_url, workers=workers) as server:
-        result = asyncio.run(search_bulk(server.base_url, manifest, plan, server_pid=server.pid))
-    print_result(result)
-    return result
+        return asyncio.run(search_bulk(server.base_url, manifest, plan, server_pid=server.pid))
 
 
 if __name__ == "__main__":
