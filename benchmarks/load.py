@@ -150,6 +150,7 @@ class Plan:
     mixed: int = 1000
     concurrency: int = 8
     seconds: float = 10.0  # per phase, at most
+    alone: int = 1000  # requests of each one-client latency phase, at most
     mix: dict[str, float] = field(
         default_factory=lambda: {"iti65": 0.3, "iti67": 0.4, "iti68": 0.3}
     )
@@ -378,10 +379,10 @@ async def run_load(
         label = "mixed " + "/".join(f"{k[3:]}:{v:.0%}" for k, v in plan.mix.items())
         done(await run_phase(label, plan.mixed, plan, probe, mixed))
         # The latency targets are a service time: one client, so no request waits for another.
-        alone = replace(plan, concurrency=1)
+        one_client = replace(plan, concurrency=1)
         for kind, count in (("iti67", plan.iti67), ("iti68", plan.iti68)):
             name = f"{LATENCY_PHASES[kind]} (1 client)"
-            done(await run_phase(name, min(count, 1000), alone, probe, kinds[kind]))
+            done(await run_phase(name, min(count, plan.alone), one_client, probe, kinds[kind]))
         extra = getattr(target, "extra_phases", None)  # what only one target measures
         if extra is not None:
             for result in await extra(session, plan, probe):
@@ -440,9 +441,9 @@ async def search_bulk(
         name = f"ITI-67 find on the bulk-loaded records ({len(records)} sampled)"
         loaded = await run_phase(name, plan.iti67, plan, probe, find)
         print_result(loaded)
-        alone = replace(plan, concurrency=1)
+        one_client = replace(plan, concurrency=1)
         name = f"ITI-67 latency on the bulk-loaded records (1 client, {len(records)} sampled)"
-        single = await run_phase(name, min(plan.iti67, 1000), alone, probe, find)
+        single = await run_phase(name, min(plan.iti67, plan.alone), one_client, probe, find)
         print_result(single)
         return [loaded, single]
 
