@@ -47,6 +47,21 @@ _LOCK_HEAD = (
 )
 
 
+# PostgreSQL: the entry inserted and the head moved in one round trip (a data-modifying CTE
+# always runs, once, in its statement). Built once; the entry's parameters are prefixed so that
+# they are not taken for audit_heads columns of the same name.
+_APPEND_AND_MOVE_HEAD = (
+    insert(e)
+    .values({c.name: bindparam(f"entry_{c.name}", type_=c.type) for c in e.columns})
+    .add_cte(
+        update(h)
+        .where(h.c.record_id == bindparam("head_key"))
+        .values(last_sequence=bindparam("head_sequence"), last_hash=bindparam("head_hash"))
+        .cte("moved_head")
+    )
+)
+
+
 def chain_key(entry: AuditEntry) -> str:
     """Entries without a record share the "" chain."""
     return entry.record_id or ""
@@ -149,18 +164,19 @@ class SqlAuditRepository:
         key = chain_key(entry)
         last_sequence, last_hash = self._lock_head(key)
         chained = _chained(entry, key, last_sequence + 1, last_hash)
-        add = insert(e).values(_values(key, chained))
-        move = (
-            update(h)
-            .where(h.c.record_id == key)
-            .values(last_sequence=chained.sequence, last_hash=chained.hash)
-        )
+        values = _values(key, chained)
         if self._connection.dialect.name == "postgresql":
-            # One round trip: a data-modifying CTE always runs, once, in the same statement.
-            self._connection.execute(add.add_cte(move.cte("moved_head")))
+            params = {f"entry_{name}": value for name, value in values.items()}
+            params |= {"head_key": key, "head_sequence": chained.sequence}
+            params["head_hash"] = chained.hash
+            self._connection.execute(_APPEND_AND_MOVE_HEAD, params)
         else:
-            self._connection.execute(add)
-            self._connection.execute(move)
+            self._connection.execute(insert(e).values(values))
+            self._connection.execute(
+                update(h)
+                .where(h.c.record_id == key)
+                .values(last_sequence=chained.sequence, last_hash=chained.hash)
+            )
         return chained
 
     def search(self, record_id: RecordId, query: AuditQuery) -> Page[AuditEntry]:
