@@ -45,8 +45,8 @@ class Mode:
 
 
 QUICK = Mode(
-    "quick", 2_000, 20_000, 600,
-    Plan(patients=16, iti65=120, iti67=200, iti68=200, mixed=200, concurrency=8, seconds=3.0,
+    "quick", 1_000, 10_000, 600,
+    Plan(patients=16, iti65=120, iti67=200, iti68=200, mixed=200, concurrency=8, seconds=2.0,
          alone=100),
 )  # fmt: skip
 FULL = Mode(
