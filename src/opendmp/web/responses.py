@@ -14,8 +14,8 @@ class FhirResponse(JSONResponse):
     media_type = FHIR_JSON
 
     def render(self, content: Any) -> bytes:
-        """Compact UTF-8 JSON, as Starlette's, several times faster (a search page of 100
-        DocumentReferences is a large document)."""
+        """Compact UTF-8 JSON, as Starlette's, several times faster (a search page of up to
+        200 DocumentReferences is a large document)."""
         return orjson.dumps(content)
 
 
